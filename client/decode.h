@@ -63,9 +63,10 @@ char *dec_analytics_query(time_t start, time_t end, int page_size,
 /* Validate an edit (see api_doc_check_update in api_client.h). On success
  * *body (caller frees, may be NULL when !*changed) is the request body to
  * send: base_json with the writable fields of text applied (for ORPHAN the
- * OrphanUpdateRequest, for SCREEN_SESSION the ScreenRecordingSessionRequest,
- * for POLICY with only "enabled" changed *only_enabled = 1 and body is
- * {"enabled":..}). */
+ * OrphanUpdateRequest, for SCREEN_SESSION the
+ * ScreenRecordingSessionRequest). For a POLICY whose only change is
+ * "enabled", *only_enabled = 1 (PATCH allowed); the body is the full merged
+ * Policy either way. */
 enum api_rc dec_check_update(enum api_kind kind, const char *base_json,
                              const char *text, size_t len, int *changed,
                              char **body, int *only_enabled,

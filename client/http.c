@@ -459,7 +459,9 @@ enum http_result http_perform(struct http_ctx *h, const struct http_req *req,
     int oom = 0;
     CURLcode cc;
 
-    http_resp_clear(resp);
+    memset(resp, 0, sizeof(*resp));
+    resp->content_length = -1;
+    resp->retry_after_s = -1;
     if (atomic_load(&h->shutdown))
         return HTTP_ESHUTDOWN;
     hdrs = build_headers(req, &oom);

@@ -84,8 +84,9 @@ struct http_resp {
 };
 void http_resp_clear(struct http_resp *r);
 
-/* Perform one exchange. Fills *resp (also on failure: curl_code, errmsg,
- * status if any). Never retries. */
+/* Perform one exchange. *resp is overwritten (not freed: clear it before
+ * reuse) and filled also on failure (curl_code, errmsg, status if any).
+ * Never retries. */
 enum http_result http_perform(struct http_ctx *h, const struct http_req *req,
                               struct http_resp *resp);
 

@@ -238,10 +238,12 @@ void emu_stop(struct emu *e)
 static int control(struct emu *e, const char *method, const char *what,
                    const char *body, char **out)
 {
-    char url[512];
+    char url[1024];
     long st;
 
-    snprintf(url, sizeof(url), "%s/%s", e->control_url, what);
+    if (snprintf(url, sizeof(url), "%s/%s", e->control_url, what) >=
+        (int)sizeof(url))
+        return -1;
     st = http_do(method, url, body, NULL,
                  body ? "Content-Type: application/json" : NULL, out);
     return (st >= 200 && st < 300) ? 0 : -1;

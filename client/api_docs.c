@@ -1,0 +1,194 @@
+/* api_docs.c - documents and listings: the document cache in front of
+ * GETs (fresh within metadata_ttl; an expired copy is served when the API
+ * is unreachable), paging with concurrent page fetches, and writes that
+ * refresh/drop cached keys.
+ *
+ * Cache keys are "<api_url><path+query>" of the GET that produced the
+ * body, so one prefix drop ("<api_url>/api/v2/userrecordings?") removes
+ * every page of a listing.
+ */
+#include "cache.h"
+#include "client_int.h"
+#include "decode.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int cache_key(struct api_client *c, const char *path, char *buf,
+                     size_t n)
+{
+    int len = snprintf(buf, n, "%s%s", c->api_url, path);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+void api_cache_drop(struct api_client *c, const char *path, int prefix)
+{
+    char key[API_URL_MAX];
+
+    if (c->cache && cache_key(c, path, key, sizeof(key)) == 0)
+        cache_doc_drop(c->cache, key, prefix);
+}
+
+static void cache_store(struct api_client *c, const char *path,
+                        const char *body, size_t len)
+{
+    char key[API_URL_MAX];
+
+    if (c->cache && cache_key(c, path, key, sizeof(key)) == 0 &&
+        cache_doc_put(c->cache, key, body, len) != 0)
+        log_debug("document cache: store failed");
+}
+
+/* The API could not be reached (or failed) in a way that justifies an
+ * offline copy. */
+static int offline_failure(const struct api_error *err)
+{
+    if (!err)
+        return 1;
+    return err->rc == API_ETRANSPORT || err->rc == API_ETIMEOUT ||
+           (err->rc == API_EHTTP && err->http_status >= 500);
+}
+
+static enum api_rc fetch_get(struct api_client *c, void *arg, char **body,
+                             size_t *len, struct api_error *err)
+{
+    struct api_call call = {.method = "GET", .path = arg};
+    struct http_resp resp = {0};
+    enum api_rc rc;
+
+    rc = api_call_do(c, &call, &resp, err);
+    if (rc == API_OK) {
+        if (!resp.body) {
+            resp.body = strdup("");
+            if (!resp.body)
+                rc = api_fail(err, API_ENOMEM, "out of memory");
+        }
+        *body = resp.body;
+        *len = resp.len;
+        resp.body = NULL;
+    }
+    http_resp_clear(&resp);
+    return rc;
+}
+
+enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
+                             int bypass, api_fetch_fn fetch, void *arg,
+                             char **body, size_t *len, struct api_error *err)
+{
+    char key[API_URL_MAX];
+    char *old = NULL;
+    size_t old_len = 0;
+    time_t stored = 0, now = time(NULL);
+    struct api_error local = {0};
+    enum api_rc rc;
+
+    *body = NULL;
+    *len = 0;
+    if (c->cache && cache_key(c, key_path, key, sizeof(key)) == 0 &&
+        cache_doc_get(c->cache, key, &old, &old_len, &stored) == 0 &&
+        !bypass && now >= stored && now - stored < c->cfg.metadata_ttl_s) {
+        atomic_fetch_add(&c->st_cache_hits, 1);
+        *body = old;
+        *len = old_len;
+        return API_OK;
+    }
+    rc = fetch(c, arg, body, len, &local);
+    if (rc == API_OK) {
+        cache_store(c, key_path, *body, *len);
+    } else if (old && !bypass && offline_failure(&local)) {
+        char pbuf[256];
+        log_warn("%s: API failed (%s), serving the cached copy "
+                 "(may be stale)", log_redact_url(key_path, pbuf,
+                 sizeof(pbuf)), local.message);
+        atomic_fetch_add(&c->st_stale, 1);
+        atomic_store(&c->st_offline, 1);
+        *body = old;
+        *len = old_len;
+        return API_OK;
+    } else if (err && err->rc == API_OK) {
+        *err = local;
+    }
+    free(old);
+    return rc;
+}
+
+enum api_rc api_get_body(struct api_client *c, const char *path, int bypass,
+                         char **body, size_t *len, struct api_error *err)
+{
+    return api_cached_fetch(c, path, bypass, fetch_get, (void *)path, body,
+                            len, err);
+}
+
+enum api_rc api_get_entry(struct api_client *c, enum api_kind kind,
+                          const char *path, int bypass,
+                          struct api_entry *out, struct api_error *err)
+{
+    char *body = NULL;
+    size_t len = 0;
+    enum api_rc rc;
+
+    rc = api_get_body(c, path, bypass, &body, &len, err);
+    if (rc == API_OK)
+        rc = dec_entry(kind, body, len, out, err);
+    free(body);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writes                                                             */
+
+void api_cache_drop_list(struct api_client *c, const char *path)
+{
+    char key[API_PATH_MAX + 2];
+
+    api_cache_drop(c, path, 0);
+    if ((size_t)snprintf(key, sizeof(key), "%s?", path) < sizeof(key))
+        api_cache_drop(c, key, 1);
+}
+
+enum api_rc api_get_unpaged(struct api_client *c, enum api_kind kind,
+                            const char *path, struct api_list *out,
+                            struct api_error *err)
+{
+    struct dec_page pg;
+    char *body = NULL;
+    size_t len = 0;
+    enum api_rc rc;
+
+    rc = api_get_body(c, path, 0, &body, &len, err);
+    if (rc == API_OK)
+        rc = dec_list_append(kind, body, len, out, c->cfg.max_entries, &pg,
+                             err);
+    free(body);
+    if (rc != API_OK)
+        api_list_clear(out);
+    return rc;
+}
+
+enum api_rc api_send(struct api_client *c, const char *method,
+                     const char *path, const char *body, enum api_kind kind,
+                     struct api_entry *out, const char *doc_path,
+                     const char *list_path, struct api_error *err)
+{
+    struct api_call call = {.method = method, .path = path, .body = body,
+                            .body_len = body ? strlen(body) : 0};
+    struct http_resp resp = {0};
+    enum api_rc rc;
+
+    rc = api_call_do(c, &call, &resp, err);
+    if (rc == API_OK && out)
+        rc = dec_entry(kind, resp.body ? resp.body : "", resp.len, out, err);
+    if (rc == API_OK && c->cache) {
+        if (list_path)
+            api_cache_drop_list(c, list_path);
+        if (doc_path && out && strcmp(method, "DELETE") != 0)
+            cache_store(c, doc_path, resp.body, resp.len);
+        else if (doc_path)
+            api_cache_drop(c, doc_path, 0);
+    }
+    http_resp_clear(&resp);
+    return rc;
+}

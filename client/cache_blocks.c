@@ -1,0 +1,336 @@
+/* cache_blocks.c - getting one block: from disk, from a download in
+ * flight, or by downloading it (exactly once across all readers).
+ *
+ * A block is MISSING, FETCHING (one struct cache_fl; later readers wait
+ * on its condvar and copy from its buffer) or PRESENT (on disk; pinned
+ * while read so eviction skips it). Readers of PRESENT blocks never wait
+ * on a download. The lock is dropped for the fetch, the checksum, the
+ * block pwrite and every verification pread.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cache_int.h"
+#include "log.h"
+
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+static int pwrite_full(struct cache *cache, int fd, const void *buf, size_t len,
+                       off_t off)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = cache->pwrite_hook
+                        ? cache->pwrite_hook(fd, (const char *)buf + done,
+                                             len - done, off + (off_t)done)
+                        : pwrite(fd, (const char *)buf + done, len - done,
+                                 off + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Fetch exactly len bytes at off (the object size is exact). */
+int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
+                      void *buf)
+{
+    size_t got = 0;
+    int rc = obj->src.fetch(obj->src.arg, off, len, buf, &got);
+
+    if (rc < 0)
+        return rc;
+    return got == len ? 0 : -EIO;
+}
+
+static struct cache_fl *fl_new(size_t len)
+{
+    struct cache_fl *fl = calloc(1, sizeof *fl);
+
+    if (!fl)
+        return NULL;
+    fl->buf = malloc(len ? len : 1);
+    if (!fl->buf) {
+        free(fl);
+        return NULL;
+    }
+    fl->len = len;
+    fl->refs = 1;
+    pthread_cond_init(&fl->cv, NULL);
+    return fl;
+}
+
+void cache_fl_put(struct cache_fl *fl)
+{
+    if (--fl->refs > 0)
+        return;
+    pthread_cond_destroy(&fl->cv);
+    free(fl->buf);
+    free(fl);
+}
+
+/* Recompute a claimed block's checksum from the data file. */
+static int verify(int fd, const struct cache_ent *ent, uint32_t idx,
+                  uint32_t crc)
+{
+    uint32_t len = cache_blk_len(ent, idx);
+    unsigned char *buf = malloc(len ? len : 1);
+    int ok;
+
+    if (!buf)
+        return 0;
+    ok = pread_full(fd, buf, len, (off_t)idx * ent->bsize) == (ssize_t)len &&
+         cache_crc32c(0, buf, len) == crc;
+    free(buf);
+    return ok;
+}
+
+/* Write a downloaded block to the data file after reserving room for it.
+ * 0 (stored, reservation kept) or -errno (nothing claimed). */
+static int store(struct cache_obj *obj, struct cache_blk *b,
+                 const struct cache_fl *fl)
+{
+    struct cache *cache = obj->cache;
+    struct cache_ent *ent = b->ent;
+    struct statvfs vfs;
+    uint64_t avail = UINT64_MAX;
+    const char *what = "free space below the floor";
+    int fd, rc;
+
+    if (statvfs(cache->dir, &vfs) == 0)
+        avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    pthread_mutex_lock(&cache->lock);
+    rc = ent->dead ? -ESTALE : cache_reserve(cache, fl->len, avail);
+    fd = rc == 0 ? cache_ent_fd(cache, ent) : rc;
+    if (rc == 0 && fd < 0) {
+        cache->st.bytes_used -= fl->len;
+        rc = fd;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    if (rc == 0) {
+        what = "writing a block";
+        rc = pwrite_full(cache, fd, fl->buf, fl->len,
+                         (off_t)b->idx * ent->bsize);
+        if (rc != 0) {
+            pthread_mutex_lock(&cache->lock);
+            cache->st.bytes_used -= fl->len;
+            pthread_mutex_unlock(&cache->lock);
+        }
+    }
+    if (rc != 0 && rc != -ESTALE)
+        cache_warn_disk(
+            cache, fd < 0 && rc != -ENOSPC ? "opening a data file" : what, -rc);
+    return rc;
+}
+
+/* Publish the outcome of a download of b. [L] Returns 1 when the object's
+ * metadata is due for a commit. */
+static int finish(struct cache *cache, struct cache_blk *b, struct cache_fl *fl,
+                  int rc, int stored, uint32_t crc)
+{
+    struct cache_ent *ent = b->ent;
+    int commit = 0;
+
+    cache->st.in_flight--;
+    if (rc == 0)
+        cache->st.bytes_downloaded += fl->len;
+    b->fl = NULL;
+    b->state = CACHE_BLK_MISSING;
+    if (stored && ent->dead) {
+        cache->st.bytes_used -= fl->len;
+    } else if (stored) {
+        b->state = CACHE_BLK_PRESENT;
+        b->verified = 1;
+        b->crc = crc;
+        cache_lru_touch(cache, b);
+        ent->cached_bytes += fl->len;
+        ent->dirty++;
+        commit = ent->dirty >= CACHE_COMMIT_BLOCKS ||
+                 time(NULL) - ent->last_commit >= CACHE_COMMIT_SECS;
+    }
+    if (rc == -ESTALE)
+        cache_ent_detach(cache, ent);
+    fl->done = 1;
+    fl->rc = rc;
+    pthread_cond_broadcast(&fl->cv);
+    return commit;
+}
+
+/* Download block b (we own fl, state FETCHING) and store it. */
+static int download(struct cache_obj *obj, struct cache_blk *b,
+                    struct cache_fl *fl)
+{
+    struct cache *cache = obj->cache;
+    struct cache_ent *ent = b->ent;
+    uint32_t crc = 0;
+    int rc, stored = 0, commit;
+
+    rc =
+        cache_fetch_exact(obj, (uint64_t)b->idx * ent->bsize, fl->len, fl->buf);
+    if (rc == 0) {
+        crc = cache_crc32c(0, fl->buf, fl->len);
+        stored = store(obj, b, fl) == 0;
+    }
+    pthread_mutex_lock(&cache->lock);
+    commit = finish(cache, b, fl, rc, stored, crc);
+    if (commit)
+        commit = cache_commit_schedule(obj) != 0;
+    pthread_mutex_unlock(&cache->lock);
+    if (commit)
+        (void)cache_meta_commit(cache, ent);
+    return rc;
+}
+
+/* PRESENT block: pin it and check it once per session. [L] on entry and
+ * exit. Returns 0 (pinned, ref->fd set), 1 (checksum failed: block now
+ * treated as missing, retry) or CACHE_BLK_DIRECT. */
+static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
+                       struct cache_blk_ref *ref)
+{
+    struct cache *cache = obj->cache;
+    int fd = cache_ent_fd(cache, b->ent), ok;
+    uint32_t crc = b->crc;
+
+    if (fd < 0)
+        return CACHE_BLK_DIRECT;
+    b->pins++;
+    cache_lru_touch(cache, b);
+    if (!b->verified) {
+        pthread_mutex_unlock(&cache->lock);
+        ok = verify(fd, b->ent, b->idx, crc);
+        pthread_mutex_lock(&cache->lock);
+        if (!ok) {
+            b->pins--;
+            if (b->state == CACHE_BLK_PRESENT && !b->verified) {
+                log_info("cache: block %u of %s failed its checksum; "
+                         "refetching",
+                         b->idx, b->ent->hash);
+                cache_blk_forget(cache, b);
+            }
+            return 1;
+        }
+        b->verified = 1;
+    }
+    if (reader)
+        cache->st.hits++;
+    ref->fd = fd;
+    ref->fl = NULL;
+    return 0;
+}
+
+/* Wait for the download of b in flight. [L] on entry and exit. */
+static int get_fetching(struct cache *cache, struct cache_blk *b, int reader,
+                        struct cache_blk_ref *ref)
+{
+    struct cache_fl *fl = b->fl;
+    int rc;
+
+    fl->refs++;
+    if (reader)
+        cache->st.misses++;
+    while (!fl->done)
+        pthread_cond_wait(&fl->cv, &cache->lock);
+    rc = fl->rc;
+    if (rc < 0) {
+        cache_fl_put(fl);
+        return rc;
+    }
+    ref->fd = -1;
+    ref->fl = fl;
+    return 0;
+}
+
+int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
+                  struct cache_blk_ref *ref)
+{
+    struct cache *cache = obj->cache;
+    struct cache_ent *ent = obj->ent;
+    struct cache_fl *fl;
+    int rc;
+
+    pthread_mutex_lock(&cache->lock);
+    for (;;) {
+        struct cache_blk *b = &ent->blk[idx];
+        if (ent->dead || cache->passthrough) {
+            rc = CACHE_BLK_DIRECT;
+            break;
+        }
+        if (b->state == CACHE_BLK_PRESENT) {
+            rc = get_present(obj, b, reader, ref);
+            if (rc == 1)
+                continue;
+            break;
+        }
+        if (b->state == CACHE_BLK_FETCHING) {
+            rc = get_fetching(cache, b, reader, ref);
+            break;
+        }
+        fl = fl_new(cache_blk_len(ent, idx));
+        if (!fl) {
+            rc = -ENOMEM;
+            break;
+        }
+        b->fl = fl;
+        b->state = CACHE_BLK_FETCHING;
+        cache->st.in_flight++;
+        if (reader)
+            cache->st.misses++;
+        pthread_mutex_unlock(&cache->lock);
+        rc = download(obj, b, fl);
+        pthread_mutex_lock(&cache->lock);
+        if (rc < 0) {
+            cache_fl_put(fl);
+        } else {
+            ref->fd = -1;
+            ref->fl = fl;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return rc;
+}
+
+void cache_blk_put(struct cache_obj *obj, uint32_t idx,
+                   struct cache_blk_ref *ref)
+{
+    pthread_mutex_lock(&obj->cache->lock);
+    if (ref->fl)
+        cache_fl_put(ref->fl);
+    else if (ref->fd >= 0 && obj->ent->blk[idx].pins > 0)
+        obj->ent->blk[idx].pins--;
+    pthread_mutex_unlock(&obj->cache->lock);
+    ref->fl = NULL;
+    ref->fd = -1;
+}
+
+ssize_t cache_blk_pread(struct cache_blk_ref *ref, void *dst, size_t n,
+                        off_t off, off_t boff)
+{
+    if (ref->fl) {
+        memcpy(dst, ref->fl->buf + boff, n);
+        return (ssize_t)n;
+    }
+    return pread_full(ref->fd, dst, n, off);
+}

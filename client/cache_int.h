@@ -1,0 +1,232 @@
+/* cache_int.h - internals of the disk cache (client/cache_*.c) and its
+ * test hooks. Not for use outside the cache and its tests.
+ *
+ * Locking: one mutex per cache (struct cache.lock) protects every field
+ * marked "[L]" below, in struct cache, struct cache_ent, struct cache_blk,
+ * struct cache_obj and struct cache_fl. It is never held across a fetch,
+ * a block-sized pread/pwrite or an fsync; it is held across small
+ * metadata syscalls (open, unlink, mkdir, rename, fallocate punch-hole),
+ * which keeps eviction free of races with a concurrent refetch of the same
+ * block. One condvar per download in flight (struct cache_fl.cv) wakes
+ * the readers waiting on that block. ent->commit_lock serializes metadata
+ * commits of one object and is taken before cache.lock, never after.
+ */
+#ifndef RECFS_CACHE_INT_H
+#define RECFS_CACHE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "cache.h"
+
+#define CACHE_FMT_DIR "v1"         /* on-disk format version */
+#define CACHE_TAB_SIZE 256         /* object hash table buckets */
+#define CACHE_QUEUE_CAP 256        /* readahead job queue */
+#define CACHE_COMMIT_BLOCKS 32     /* meta commit after this many blocks */
+#define CACHE_COMMIT_SECS 1        /* ... or this many seconds */
+#define CACHE_DOC_MAX (64u << 20)  /* largest document we read back */
+#define CACHE_META_MAX (64u << 20) /* largest meta file we read back */
+
+enum cache_blk_state {
+    CACHE_BLK_MISSING = 0,
+    CACHE_BLK_PRESENT, /* on disk; trusted once verified != 0 */
+    CACHE_BLK_FETCHING /* fl != NULL */
+};
+
+/* One download in flight. Refcounted: the downloader plus each waiter.
+ * buf holds the block's bytes once done && rc == 0 (immutable then). */
+struct cache_fl {
+    pthread_cond_t cv;
+    int done; /* [L] */
+    int rc;   /* [L] 0 or -errno, valid when done */
+    int refs; /* [L] */
+    size_t len;
+    unsigned char *buf;
+};
+
+struct cache_ent;
+
+struct cache_blk {
+    struct cache_ent *ent;
+    struct cache_blk *prev, *next; /* [L] global LRU; NULL if not linked */
+    struct cache_fl *fl;           /* [L] when FETCHING */
+    uint32_t idx;
+    uint32_t crc;     /* [L] CRC32C of the block when PRESENT */
+    int pins;         /* [L] readers/read_fd holders */
+    uint8_t state;    /* [L] enum cache_blk_state */
+    uint8_t verified; /* [L] checksum checked this session */
+    uint8_t queued;   /* [L] readahead job pending */
+};
+
+/* One cached media object (key + version), shared by all its handles. */
+struct cache_ent {
+    struct cache_ent *hnext; /* [L] hash chain (live entries only) */
+    char *key;
+    char *version;
+    char hash[17]; /* directory name under objects/ */
+    uint64_t size;
+    uint32_t bsize;
+    uint32_t nblocks;
+    struct cache_blk *blk; /* nblocks entries */
+    int refs;              /* [L] handles + running commits */
+    int dead;              /* [L] detached: discarded or replaced */
+    int fd;                /* [L] data file, -1 until needed */
+    unsigned dirty;        /* [L] blocks changed since last commit */
+    int commit_queued;     /* [L] a commit job is pending */
+    time_t last_commit;    /* [L] */
+    uint64_t cached_bytes; /* [L] sum of PRESENT block lengths */
+    pthread_mutex_t commit_lock;
+};
+
+struct cache_obj {
+    struct cache *cache;
+    struct cache_ent *ent; /* NULL in pass-through */
+    struct cache_source src;
+    uint64_t size;
+    int refs;          /* [L] caller + queued readahead jobs */
+    int released;      /* [L] caller released it */
+    uint64_t last_end; /* [L] end of the previous read */
+};
+
+#define CACHE_JOB_COMMIT UINT32_MAX /* job: commit the object's meta */
+struct cache_job {
+    struct cache_obj *obj;
+    uint32_t idx; /* block to prefetch, or CACHE_JOB_COMMIT */
+};
+
+/* Test hook: replaces pwrite() for block data (to inject ENOSPC/EIO). */
+typedef ssize_t (*cache_pwrite_fn)(int fd, const void *buf, size_t n,
+                                   off_t off);
+
+struct cache {
+    char *dir;
+    char *objdir; /* <dir>/v1/objects */
+    char *docdir; /* <dir>/v1/docs */
+    int lockfd;
+    int passthrough; /* disk unusable since open */
+    uint64_t max_bytes;
+    uint64_t min_free;
+    uint32_t bsize;
+    int ra_blocks;
+    int nworkers;
+    cache_pwrite_fn pwrite_hook;
+
+    pthread_mutex_t lock;
+    struct cache_ent *tab[CACHE_TAB_SIZE]; /* [L] */
+    struct cache_blk lru;  /* [L] sentinel: next = most recent */
+    struct cache_stats st; /* [L] counters (bytes_used is live) */
+    int warned_disk;       /* [L] disk warning logged once */
+
+    pthread_cond_t qcv;                  /* [L] workers wait here */
+    struct cache_job q[CACHE_QUEUE_CAP]; /* [L] ring */
+    int qhead, qlen;                     /* [L] */
+    int stopping;                        /* [L] */
+    pthread_t *workers;
+    int nstarted;
+
+    pthread_mutex_t doc_lock; /* serializes doc renames/unlinks */
+};
+
+/* Set the pwrite hook (tests only; NULL restores pwrite). */
+void cache_set_pwrite_hook(struct cache *cache, cache_pwrite_fn fn);
+
+/* ---- cache_util.c ---- */
+uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len);
+/* 16 hex digits of a 64-bit FNV-1a hash of s, NUL-terminated. */
+void cache_hash_hex(const char *s, char out[17]);
+/* malloc'd "a/b"; NULL on ENOMEM. */
+char *cache_path(const char *a, const char *b);
+/* Write iov to path atomically: temp file in the same dir, fsync,
+ * rename, fsync dir. 0 or -errno. With lock != NULL the rename is done
+ * under it, and skipped (tmp removed, -ESTALE) if *cancel != 0; *existed
+ * (may be NULL) tells whether path existed just before the rename. */
+struct iovec;
+int cache_write_atomic(const char *path, const struct iovec *iov, int iovcnt,
+                       pthread_mutex_t *lock, const int *cancel, int *existed);
+/* Read a whole file of at most cap bytes. *out: caller frees. 0/-errno */
+int cache_read_all(const char *path, size_t cap, unsigned char **out,
+                   size_t *len);
+/* Remove path and everything below it (best effort). */
+void cache_rm_tree(const char *path);
+/* mkdir -p with mode; 0 or -errno. */
+int cache_mkdirs(const char *path, mode_t mode);
+
+/* ---- cache.c ---- */
+/* Log a disk problem once per cache (caller holds nothing). */
+void cache_warn_disk(struct cache *cache, const char *what, int err);
+
+/* ---- cache_docs.c ---- */
+/* Count documents, remove temp files left by a crash. 0 or -errno. */
+int cache_docs_scan(struct cache *cache);
+
+/* ---- cache_meta.c (object table, metadata) ---- */
+int cache_meta_scan(struct cache *cache);
+/* Live entry for key or NULL. [L] */
+struct cache_ent *cache_ent_find(struct cache *cache, const char *key);
+/* Find or create the entry for (key, version, size); a mismatching one
+ * is detached. Takes a reference. *created set when new. [L] */
+struct cache_ent *cache_ent_get(struct cache *cache, const char *key,
+                                const char *version, uint64_t size,
+                                int *created);
+/* Discard every block of ent and its files; ent becomes dead. [L] */
+void cache_ent_detach(struct cache *cache, struct cache_ent *ent);
+/* Drop a reference; frees a dead entry at zero. [L] */
+void cache_ent_unref(struct cache *cache, struct cache_ent *ent);
+/* Data file descriptor, opened on first use; -errno on failure. [L] */
+int cache_ent_fd(struct cache *cache, struct cache_ent *ent);
+/* Commit ent's metadata (data fdatasync'd first). Takes its own locks. */
+int cache_meta_commit(struct cache *cache, struct cache_ent *ent);
+/* Commit every dirty entry and free all entries (close time). */
+void cache_ents_free_all(struct cache *cache);
+uint32_t cache_blk_len(const struct cache_ent *ent, uint32_t idx);
+
+/* ---- cache_lru.c ---- */
+void cache_lru_unlink(struct cache *cache, struct cache_blk *b); /* [L] */
+void cache_lru_touch(struct cache *cache, struct cache_blk *b);  /* [L] */
+/* Forget a PRESENT block: accounting, LRU, state MISSING. [L] */
+void cache_blk_forget(struct cache *cache, struct cache_blk *b);
+/* Reserve room for len bytes, evicting LRU blocks; avail = free bytes on
+ * the cache fs measured by the caller. 0 if reserved, -ENOSPC if the
+ * free-space floor cannot be kept. [L] */
+int cache_reserve(struct cache *cache, uint64_t len, uint64_t avail);
+
+/* ---- cache_blocks.c ---- */
+#define CACHE_BLK_DIRECT 2 /* not cacheable now: fetch into the caller */
+/* Where a block's bytes are after cache_blk_get: the pinned data file
+ * (fd >= 0) or the memory of the download that brought it (fl). */
+struct cache_blk_ref {
+    int fd;
+    struct cache_fl *fl;
+};
+/* Make block idx readable: 0 (ref filled; release with cache_blk_put),
+ * CACHE_BLK_DIRECT, or -errno from the fetch. reader != 0 counts hits and
+ * misses. No lock held on entry. */
+int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
+                  struct cache_blk_ref *ref);
+void cache_blk_put(struct cache_obj *obj, uint32_t idx,
+                   struct cache_blk_ref *ref);
+/* Copy n bytes at object offset off (boff inside the block). */
+ssize_t cache_blk_pread(struct cache_blk_ref *ref, void *dst, size_t n,
+                        off_t off, off_t boff);
+/* Fetch exactly len bytes at off through the object's source. */
+int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
+                      void *buf);
+void cache_fl_put(struct cache_fl *fl); /* [L] */
+
+/* ---- cache_ra.c (readahead workers) ---- */
+int cache_workers_start(struct cache *cache);
+void cache_workers_stop(struct cache *cache);
+/* Queue readahead of blocks after `last` for obj. [L] */
+void cache_ra_schedule(struct cache_obj *obj, uint32_t last);
+/* Queue a metadata commit of obj's entry, so a reader never waits on the
+ * fdatasync. 0, or -EAGAIN when no worker can take it (commit inline). [L]
+ */
+int cache_commit_schedule(struct cache_obj *obj);
+/* Drop one reference of obj; the last one frees it. Takes the lock. */
+void cache_obj_unref(struct cache_obj *obj);
+/* Download block idx if missing (readahead). No lock held on entry. */
+void cache_blk_prefetch(struct cache_obj *obj, uint32_t idx);
+
+#endif

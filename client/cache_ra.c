@@ -1,0 +1,137 @@
+/* cache_ra.c - readahead: a bounded pool of workers downloads the blocks
+ * after a sequential reader's position. Jobs hold a reference on their
+ * object handle; a job of a released handle is dropped undone. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cache_int.h"
+#include "log.h"
+
+void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
+{
+    struct cache *cache = obj->cache;
+    struct cache_ent *ent = obj->ent;
+
+    if (cache->stopping || obj->released || ent->dead)
+        return;
+    for (uint32_t j = last + 1;
+         j < ent->nblocks && j <= last + (uint32_t)cache->ra_blocks; j++) {
+        struct cache_blk *b = &ent->blk[j];
+        if (b->state != CACHE_BLK_MISSING || b->queued)
+            continue;
+        if (cache->qlen == CACHE_QUEUE_CAP)
+            return;
+        b->queued = 1;
+        obj->refs++;
+        cache->q[(cache->qhead + cache->qlen) % CACHE_QUEUE_CAP] =
+            (struct cache_job){.obj = obj, .idx = j};
+        cache->qlen++;
+        pthread_cond_signal(&cache->qcv);
+    }
+}
+
+int cache_commit_schedule(struct cache_obj *obj)
+{
+    struct cache *cache = obj->cache;
+
+    if (obj->ent->commit_queued)
+        return 0;
+    if (cache->stopping || cache->nstarted == 0 ||
+        cache->qlen == CACHE_QUEUE_CAP)
+        return -EAGAIN;
+    obj->ent->commit_queued = 1;
+    obj->refs++;
+    cache->q[(cache->qhead + cache->qlen) % CACHE_QUEUE_CAP] =
+        (struct cache_job){.obj = obj, .idx = CACHE_JOB_COMMIT};
+    cache->qlen++;
+    pthread_cond_signal(&cache->qcv);
+    return 0;
+}
+
+void cache_blk_prefetch(struct cache_obj *obj, uint32_t idx)
+{
+    struct cache_blk_ref ref = {.fd = -1, .fl = NULL};
+    int rc = cache_blk_get(obj, idx, 0, &ref);
+
+    if (rc == 0)
+        cache_blk_put(obj, idx, &ref);
+    else if (rc < 0)
+        log_debug("cache: readahead of block %u failed: %d", idx, rc);
+}
+
+/* Pop a job. [L] */
+static struct cache_job pop(struct cache *cache)
+{
+    struct cache_job job = cache->q[cache->qhead];
+
+    cache->qhead = (cache->qhead + 1) % CACHE_QUEUE_CAP;
+    cache->qlen--;
+    if (job.idx == CACHE_JOB_COMMIT)
+        job.obj->ent->commit_queued = 0;
+    else
+        job.obj->ent->blk[job.idx].queued = 0;
+    return job;
+}
+
+static void *worker_main(void *arg)
+{
+    struct cache *cache = arg;
+
+    pthread_mutex_lock(&cache->lock);
+    for (;;) {
+        while (!cache->stopping && cache->qlen == 0)
+            pthread_cond_wait(&cache->qcv, &cache->lock);
+        if (cache->stopping)
+            break;
+        struct cache_job job = pop(cache);
+        int commit = job.idx == CACHE_JOB_COMMIT;
+        int go =
+            commit || (!job.obj->released && !job.obj->ent->dead &&
+                       job.obj->ent->blk[job.idx].state == CACHE_BLK_MISSING);
+        pthread_mutex_unlock(&cache->lock);
+        if (go && commit)
+            (void)cache_meta_commit(cache, job.obj->ent);
+        else if (go)
+            cache_blk_prefetch(job.obj, job.idx);
+        cache_obj_unref(job.obj);
+        pthread_mutex_lock(&cache->lock);
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return NULL;
+}
+
+int cache_workers_start(struct cache *cache)
+{
+    if (cache->passthrough)
+        return 0;
+    cache->workers = calloc((size_t)cache->nworkers, sizeof(pthread_t));
+    if (!cache->workers)
+        return -ENOMEM;
+    for (int i = 0; i < cache->nworkers; i++) {
+        if (pthread_create(&cache->workers[i], NULL, worker_main, cache) != 0)
+            return -EAGAIN;
+        cache->nstarted++;
+    }
+    return 0;
+}
+
+void cache_workers_stop(struct cache *cache)
+{
+    pthread_mutex_lock(&cache->lock);
+    cache->stopping = 1;
+    pthread_cond_broadcast(&cache->qcv);
+    pthread_mutex_unlock(&cache->lock);
+    for (int i = 0; i < cache->nstarted; i++)
+        pthread_join(cache->workers[i], NULL);
+    cache->nstarted = 0;
+    free(cache->workers);
+    cache->workers = NULL;
+    pthread_mutex_lock(&cache->lock);
+    while (cache->qlen > 0) {
+        struct cache_job job = pop(cache);
+        pthread_mutex_unlock(&cache->lock);
+        cache_obj_unref(job.obj);
+        pthread_mutex_lock(&cache->lock);
+    }
+    pthread_mutex_unlock(&cache->lock);
+}

@@ -1,0 +1,370 @@
+/* fs_handle.c - open file handles and the commit-on-flush rules. */
+#include "fs_handle.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct fs_handle *handle_new(enum fs_hkind kind, const char *path)
+{
+    struct fs_handle *h = calloc(1, sizeof *h);
+
+    if (!h)
+        return NULL;
+    h->kind = kind;
+    snprintf(h->path, sizeof h->path, "%s", path);
+    pthread_mutex_init(&h->lk, NULL);
+    return h;
+}
+
+void fs_handle_free(struct fs_ctx *ctx, struct fs_handle *h)
+{
+    if (!h)
+        return;
+    if (h->m)
+        fs_media_close(ctx, h->m);
+    free(h->buf);
+    free(h->base);
+    pthread_mutex_destroy(&h->lk);
+    free(h);
+}
+
+static int reserve(struct fs_handle *h, size_t need)
+{
+    size_t cap = h->cap ? h->cap : 4096;
+    char *nb;
+
+    if (need > FS_DOC_MAX)
+        return -EFBIG;
+    if (need <= h->cap && h->buf)
+        return 0;
+    while (cap < need)
+        cap *= 2;
+    if (cap > FS_DOC_MAX)
+        cap = FS_DOC_MAX;
+    nb = realloc(h->buf, cap + 1);
+    if (!nb)
+        return -ENOMEM;
+    h->buf = nb;
+    h->cap = cap;
+    return 0;
+}
+
+/* Take ownership of data as the handle content. */
+static void set_content(struct fs_handle *h, char *data, size_t len)
+{
+    free(h->buf);
+    h->buf = data;
+    h->len = len;
+    h->cap = len;
+}
+
+static int dup_base(struct fs_handle *h)
+{
+    free(h->base);
+    h->base = malloc(h->len + 1);
+    if (!h->base)
+        return -ENOMEM;
+    if (h->len)
+        memcpy(h->base, h->buf, h->len);
+    h->base[h->len] = '\0';
+    h->base_len = h->len;
+    return 0;
+}
+
+static int wants_write(int flags)
+{
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_media(struct fs_ctx *ctx, const char *path, int flags,
+                      struct fs_handle *h, int *keep_cache)
+{
+    int changed = 0;
+    int rc;
+
+    if (wants_write(flags))
+        return ctx->opts.ro ? -EROFS : -EACCES;
+    rc = fs_media_open(ctx, path, &h->m, &changed);
+    *keep_cache = !changed;
+    return rc;
+}
+
+static int open_doc(struct fs_ctx *ctx, const char *path, int flags,
+                    enum fs_type t, struct fs_handle *h)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (wants_write(flags) && ctx->opts.ro)
+        return -EROFS;
+    if (wants_write(flags) && !fs_type_is_writable(t))
+        return -EACCES;
+    rc = fs_doc_copy(ctx, path, &data, &len);
+    if (rc)
+        return rc;
+    set_content(h, data, len);
+    rc = dup_base(h);
+    if (!rc && (flags & O_TRUNC)) {
+        h->len = 0;
+        h->truncated = 1;
+    }
+    return rc;
+}
+
+static int open_scratch(struct fs_ctx *ctx, const char *path, int flags,
+                        struct fs_handle *h)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = fs_scratch_get(ctx, path, &data, &len);
+
+    if (rc)
+        return rc;
+    set_content(h, data, len);
+    if (flags & O_TRUNC) {
+        h->len = 0;
+        h->wrote = 1;
+    }
+    return 0;
+}
+
+/* An existing scratch file whose name is a document name in a creating
+ * directory is a pending new document (an earlier create failed). */
+static enum fs_hkind scratch_kind(const char *path)
+{
+    struct fs_path p;
+
+    if (fs_path_parse(path, &p))
+        return FS_H_SCRATCH;
+    return fs_name_is_scratch(p.type == FS_T_OTHER ? p.dir : p.dir, p.name)
+               ? FS_H_SCRATCH
+               : FS_H_NEWDOC;
+}
+
+int fs_handle_open(struct fs_ctx *ctx, const char *path, int flags,
+                   struct fs_handle **out, int *keep_cache, int *direct)
+{
+    struct fs_attr a;
+    struct fs_handle *h;
+    int rc;
+
+    *out = NULL;
+    *keep_cache = 0;
+    *direct = 1;
+    rc = fs_node_attr(ctx, path, &a);
+    if (rc)
+        return rc;
+    if (S_ISDIR(a.mode))
+        return -EISDIR;
+    h = handle_new(a.scratch ? scratch_kind(path)
+                   : fs_type_is_media(a.type) ? FS_H_MEDIA
+                   : fs_type_is_writable(a.type) ? FS_H_DOC : FS_H_TEXT,
+                   path);
+    if (!h)
+        return -ENOMEM;
+    h->append = !!(flags & O_APPEND);
+    if (a.scratch)
+        rc = open_scratch(ctx, path, flags, h);
+    else if (h->kind == FS_H_MEDIA)
+        rc = open_media(ctx, path, flags, h, keep_cache);
+    else
+        rc = open_doc(ctx, path, flags, a.type, h);
+    *direct = h->kind != FS_H_MEDIA;
+    if (rc) {
+        fs_handle_free(ctx, h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+int fs_handle_create(struct fs_ctx *ctx, const char *path, mode_t mode,
+                     int flags, struct fs_handle **out)
+{
+    struct fs_path p;
+    struct fs_handle *h;
+    int rc = fs_path_parse(path, &p);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if (ctx->opts.ro)
+        return -EROFS;
+    if (!fs_dir_accepts_files(p.dir) || fs_type_is_dir(p.type))
+        return -EACCES;
+    if (p.type != FS_T_OTHER && fs_name_is_scratch(p.dir, p.name) &&
+        p.type != FS_T_ANN && p.type != FS_T_POLICY &&
+        p.type != FS_T_LK_SETTING)
+        return -EACCES; /* e.g. media.wav, metadata.json */
+    rc = fs_scratch_create(ctx, path, mode);
+    if (rc)
+        return rc;
+    h = handle_new(scratch_kind(path), path);
+    if (!h) {
+        fs_scratch_remove(ctx, path);
+        return -ENOMEM;
+    }
+    h->append = !!(flags & O_APPEND);
+    *out = h;
+    return 0;
+}
+
+ssize_t fs_handle_read(struct fs_ctx *ctx, struct fs_handle *h, char *buf,
+                       size_t size, off_t off)
+{
+    ssize_t n = 0;
+
+    if (h->kind == FS_H_MEDIA) {
+        atomic_fetch_add(&ctx->in_flight, 1);
+        n = cache_obj_read(fs_mobj_obj(h->m), buf, size, (uint64_t)off);
+        atomic_fetch_sub(&ctx->in_flight, 1);
+        if (n < 0)
+            log_warn("read %s at %lld: %s", h->path, (long long)off,
+                     strerror((int)-n));
+        return n;
+    }
+    pthread_mutex_lock(&h->lk);
+    if (off >= 0 && (size_t)off < h->len) {
+        n = (ssize_t)(h->len - (size_t)off < size ? h->len - (size_t)off
+                                                  : size);
+        memcpy(buf, h->buf + off, (size_t)n);
+    }
+    pthread_mutex_unlock(&h->lk);
+    return n;
+}
+
+ssize_t fs_handle_write(struct fs_handle *h, const char *buf, size_t size,
+                        off_t off)
+{
+    ssize_t rc;
+
+    if (h->kind == FS_H_MEDIA || h->kind == FS_H_TEXT)
+        return -EBADF;
+    pthread_mutex_lock(&h->lk);
+    if (h->append)
+        off = (off_t)h->len;
+    rc = off < 0 ? -EINVAL : reserve(h, (size_t)off + size);
+    if (!rc) {
+        if ((size_t)off > h->len)
+            memset(h->buf + h->len, 0, (size_t)off - h->len);
+        memcpy(h->buf + off, buf, size);
+        if ((size_t)off + size > h->len)
+            h->len = (size_t)off + size;
+        h->wrote = 1;
+        rc = (ssize_t)size;
+    }
+    pthread_mutex_unlock(&h->lk);
+    return rc;
+}
+
+int fs_handle_truncate(struct fs_handle *h, off_t size)
+{
+    int rc;
+
+    if (h->kind == FS_H_MEDIA || h->kind == FS_H_TEXT)
+        return -EACCES;
+    pthread_mutex_lock(&h->lk);
+    rc = size < 0 ? -EINVAL : reserve(h, (size_t)size);
+    if (!rc) {
+        if ((size_t)size > h->len)
+            memset(h->buf + h->len, 0, (size_t)size - h->len);
+        h->len = (size_t)size;
+        if (size == 0)
+            h->truncated = 1;
+        else
+            h->wrote = 1;
+    }
+    pthread_mutex_unlock(&h->lk);
+    return rc;
+}
+
+int64_t fs_handle_size(struct fs_handle *h)
+{
+    int64_t n;
+
+    pthread_mutex_lock(&h->lk);
+    n = (int64_t)h->len;
+    pthread_mutex_unlock(&h->lk);
+    return n;
+}
+
+/* DOC: commit a changed document; on failure the content reverts to the
+ * server copy. */
+static int flush_doc(struct fs_ctx *ctx, struct fs_handle *h)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!h->wrote)
+        return 0; /* nothing written (e.g. `> f` before the data) */
+    h->wrote = h->truncated = 0;
+    if (h->len == h->base_len && !memcmp(h->buf, h->base, h->len))
+        return 0;
+    h->buf[h->len] = '\0';
+    rc = fs_edit_commit(ctx, h->path, h->base, h->buf, h->len);
+    if (fs_doc_copy(ctx, h->path, &data, &len) == 0) {
+        set_content(h, data, len);
+        dup_base(h);
+    } else if (rc) {
+        memcpy(h->buf, h->base, h->base_len); /* revert */
+        h->len = h->base_len;
+    }
+    return rc;
+}
+
+static int flush_newdoc(struct fs_ctx *ctx, struct fs_handle *h)
+{
+    struct fs_path p;
+    int rc;
+
+    if (h->done)
+        return 0;
+    fs_path_parse(h->path, &p);
+    if (h->len == 0 && p.dir != FS_T_KEYS)
+        return 0; /* wait for content */
+    if (!h->wrote && p.dir != FS_T_KEYS)
+        return 0;
+    h->wrote = 0;
+    if (h->buf)
+        h->buf[h->len] = '\0';
+    rc = fs_edit_create(ctx, h->path, h->buf ? h->buf : "", h->len);
+    if (!rc) {
+        h->done = 1;
+        fs_scratch_remove(ctx, h->path);
+    } else {
+        fs_scratch_set(ctx, h->path, h->buf, h->len);
+    }
+    return rc;
+}
+
+int fs_handle_flush(struct fs_ctx *ctx, struct fs_handle *h)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&h->lk);
+    switch (h->kind) {
+    case FS_H_DOC:
+        rc = flush_doc(ctx, h);
+        break;
+    case FS_H_NEWDOC:
+        rc = flush_newdoc(ctx, h);
+        break;
+    case FS_H_SCRATCH:
+        if (h->wrote || h->truncated)
+            rc = fs_scratch_set(ctx, h->path, h->buf, h->len);
+        h->wrote = h->truncated = 0;
+        if (rc == -ENOENT)
+            rc = 0; /* renamed or removed while open */
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&h->lk);
+    return rc;
+}

@@ -1,0 +1,540 @@
+/* fs_ops.c - the FUSE operations (high-level API) and the session loop.
+ * Thin: decode, call a helper of fs_nodes/fs_handle/fs_edit, return 0 or
+ * -errno. The only file that includes <fuse.h>. */
+#include "fs_ops.h"
+#include "fs_handle.h"
+#include "log.h"
+
+#include <fuse.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#define XATTR_PREFIX "user.recfs."
+
+static struct fs_ctx *ctx_get(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+static struct fs_handle *fh(const struct fuse_file_info *fi)
+{
+    return (struct fs_handle *)(uintptr_t)fi->fh;
+}
+
+static void fill_stat(struct fs_ctx *ctx, const struct fs_attr *a,
+                      struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_mode = a->mode;
+    st->st_nlink = S_ISDIR(a->mode) ? 2 : 1;
+    st->st_uid = ctx->uid;
+    st->st_gid = ctx->gid;
+    st->st_size = a->size > 0 ? a->size : 0;
+    st->st_blksize = 1 << 20;
+    st->st_blocks = (st->st_size + 511) / 512;
+    st->st_mtime = st->st_ctime = st->st_atime =
+        a->mtime ? a->mtime : ctx->start_time;
+}
+
+static int fs_getattr(const char *path, struct stat *st,
+                      struct fuse_file_info *fi)
+{
+    struct fs_ctx *ctx = ctx_get();
+    struct fs_attr a;
+    int rc = fs_node_attr(ctx, path, &a);
+
+    if (rc)
+        return rc;
+    if (fi && fi->fh && fh(fi)->kind != FS_H_MEDIA)
+        a.size = fs_handle_size(fh(fi));
+    else if (a.type == FS_T_STATUS) {
+        size_t len = 0;
+        char *s = fs_status_json(ctx, &len);
+        a.size = s ? (int64_t)len : 0;
+        free(s);
+    } else if (fs_type_is_media(a.type) && a.size < 0 && !a.scratch) {
+        rc = fs_media_size(ctx, path, &a.size);
+        if (rc)
+            return rc;
+    }
+    fill_stat(ctx, &a, st);
+    return 0;
+}
+
+static int fs_readlink(const char *path, char *buf, size_t size)
+{
+    return fs_link_target(ctx_get(), path, buf, size);
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+                      off_t off, struct fuse_file_info *fi,
+                      enum fuse_readdir_flags flags)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = fs_dir_names(ctx_get(), path, &names, &n);
+
+    (void)off;
+    (void)fi;
+    (void)flags;
+    if (rc)
+        return rc;
+    filler(buf, ".", NULL, 0, 0);
+    filler(buf, "..", NULL, 0, 0);
+    for (size_t i = 0; i < n; i++)
+        if (filler(buf, names[i], NULL, 0, 0))
+            break;
+    fs_names_free(names, n);
+    return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_handle *h;
+    int keep = 0, direct = 1;
+    int rc = fs_handle_open(ctx_get(), path, fi->flags, &h, &keep, &direct);
+
+    if (rc)
+        return rc;
+    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->keep_cache = (unsigned)keep;
+    fi->direct_io = (unsigned)direct;
+    return 0;
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_handle *h;
+    int rc = fs_handle_create(ctx_get(), path, mode, fi->flags, &h);
+
+    if (rc)
+        return rc;
+    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->direct_io = 1;
+    return 0;
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off,
+                   struct fuse_file_info *fi)
+{
+    (void)path;
+    return (int)fs_handle_read(ctx_get(), fh(fi), buf, size, off);
+}
+
+static int fs_write(const char *path, const char *buf, size_t size,
+                    off_t off, struct fuse_file_info *fi)
+{
+    (void)path;
+    return (int)fs_handle_write(fh(fi), buf, size, off);
+}
+
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+    (void)path;
+    return fs_handle_flush(ctx_get(), fh(fi));
+}
+
+static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    (void)datasync;
+    return fs_flush(path, fi);
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+    (void)path;
+    fs_handle_free(ctx_get(), fh(fi));
+    return 0;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct fs_ctx *ctx = ctx_get();
+    struct fs_handle *h;
+    int keep, direct, rc;
+
+    if (fi && fi->fh)
+        return fs_handle_truncate(fh(fi), size);
+    rc = fs_handle_open(ctx, path, O_WRONLY, &h, &keep, &direct);
+    if (rc)
+        return rc;
+    rc = fs_handle_truncate(h, size);
+    if (!rc && h->kind == FS_H_DOC)
+        h->wrote = 1; /* truncate(1) of a document is an edit */
+    if (!rc)
+        rc = fs_handle_flush(ctx, h);
+    fs_handle_free(ctx, h);
+    return rc;
+}
+
+static int fs_unlink(const char *path)
+{
+    struct fs_ctx *ctx = ctx_get();
+    struct fs_path p;
+    int rc;
+
+    if (fs_scratch_remove(ctx, path) == 0)
+        return 0;
+    if (ctx->opts.ro)
+        return -EROFS;
+    rc = fs_path_parse(path, &p);
+    if (rc)
+        return rc;
+    rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
+    if (rc)
+        return rc;
+    /* rm -r of an orphan / user recording: its files go with the
+     * directory, which rmdir deletes. */
+    if ((p.dir == FS_T_ORPHAN || p.dir == FS_T_UREC) &&
+        p.type != FS_T_OTHER)
+        return ctx->opts.allow_delete ? 0 : -EPERM;
+    return fs_edit_delete(ctx, path);
+}
+
+static int fs_rmdir(const char *path)
+{
+    struct fs_ctx *ctx = ctx_get();
+    int rc;
+
+    if (ctx->opts.ro)
+        return -EROFS;
+    rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
+    return rc ? rc : fs_edit_delete(ctx, path);
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+    (void)path;
+    (void)mode;
+    return ctx_get()->opts.ro ? -EROFS : -EPERM;
+}
+
+static int fs_symlink(const char *from, const char *to)
+{
+    (void)from;
+    (void)to;
+    return ctx_get()->opts.ro ? -EROFS : -EPERM;
+}
+
+/* Document copied to a scratch name (vim's backup by rename). */
+static int doc_to_scratch(struct fs_ctx *ctx, const char *from,
+                          const char *to)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = fs_doc_copy(ctx, from, &data, &len);
+
+    if (!rc)
+        rc = fs_scratch_create(ctx, to, 0644);
+    if (!rc)
+        rc = fs_scratch_set(ctx, to, data, len);
+    free(data);
+    return rc;
+}
+
+/* Scratch file renamed onto a document name: commit it. */
+static int scratch_to_doc(struct fs_ctx *ctx, const char *from,
+                          const char *to, const struct fs_path *pt)
+{
+    char *data = NULL, *base = NULL;
+    size_t len = 0, blen = 0;
+    int rc = fs_scratch_get(ctx, from, &data, &len);
+
+    if (rc)
+        return rc;
+    if (fs_node_attr(ctx, to, &(struct fs_attr){0}) == 0 &&
+        fs_type_is_doc(pt->type)) {
+        if (!fs_type_is_writable(pt->type))
+            rc = -EACCES;
+        else
+            rc = fs_doc_copy(ctx, to, &base, &blen);
+        if (!rc)
+            rc = fs_edit_commit(ctx, to, base, data, len);
+    } else if (!fs_name_is_scratch(pt->dir, pt->name)) {
+        rc = fs_edit_create(ctx, to, data, len);
+    } else {
+        rc = -EPERM;
+    }
+    if (!rc)
+        fs_scratch_remove(ctx, from);
+    free(data);
+    free(base);
+    return rc;
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+    struct fs_ctx *ctx = ctx_get();
+    struct fs_path pf, pt;
+    int rc;
+
+    if (ctx->opts.ro)
+        return -EROFS;
+    if (flags & RENAME_EXCHANGE)
+        return -EINVAL;
+    rc = fs_path_parse(to, &pt);
+    if (rc || fs_path_parse(from, &pf))
+        return rc ? rc : -ENOENT;
+    if ((flags & RENAME_NOREPLACE) &&
+        (fs_scratch_exists(ctx, to) ||
+         !fs_node_attr(ctx, to, &(struct fs_attr){0})))
+        return -EEXIST;
+    if (fs_scratch_exists(ctx, from)) {
+        if (pt.type == FS_T_OTHER && fs_name_is_scratch(pt.dir, pt.name))
+            return fs_scratch_rename(ctx, from, to);
+        return scratch_to_doc(ctx, from, to, &pt);
+    }
+    if (fs_type_is_doc(pf.type) && pt.type == FS_T_OTHER &&
+        fs_name_is_scratch(pt.dir, pt.name))
+        return doc_to_scratch(ctx, from, to);
+    return fs_type_is_dir(pf.type) ? -EXDEV : -EPERM;
+}
+
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs_ctx *ctx = ctx_get();
+
+    (void)mode;
+    (void)fi;
+    if (ctx->opts.ro)
+        return -EROFS;
+    return fs_node_attr(ctx, path, &(struct fs_attr){0});
+}
+
+static int fs_chown(const char *path, uid_t uid, gid_t gid,
+                    struct fuse_file_info *fi)
+{
+    (void)uid;
+    (void)gid;
+    return fs_chmod(path, 0, fi);
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2],
+                      struct fuse_file_info *fi)
+{
+    struct fs_path p;
+    int rc = fs_chmod(path, 0, fi);
+
+    (void)tv;
+    /* touch(1) closes the new file before setting its times: a name that
+     * became a document on that close (keys/, annotations/) is gone. */
+    if (rc == -ENOENT && !fs_path_parse(path, &p) &&
+        fs_dir_accepts_files(p.dir) && !fs_name_is_scratch(p.dir, p.name))
+        return 0;
+    return rc;
+}
+
+static int fs_statfs(const char *path, struct statvfs *st)
+{
+    (void)path;
+    memset(st, 0, sizeof *st);
+    st->f_bsize = 4096;
+    st->f_frsize = 4096;
+    st->f_namemax = 255;
+    return 0;
+}
+
+/* The value of one of our xattrs into val (cap n); 0 or -ENODATA. */
+static int xattr_value(struct fs_ctx *ctx, const char *path,
+                       const char *name, char *val, size_t n)
+{
+    char id[FS_ID_MAX + 1], conv[FS_ID_MAX + 1];
+    enum api_kind kind;
+    struct fs_path p;
+    int rc;
+
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+        return -ENODATA;
+    name += strlen(XATTR_PREFIX);
+    if (!strcmp(name, "error"))
+        return fs_node_get_error(ctx, path, val, n);
+    if (!strcmp(name, "cached")) {
+        if (fs_path_parse(path, &p) || !fs_type_is_media(p.type))
+            return -ENODATA;
+        snprintf(val, n, "%llu",
+                 (unsigned long long)fs_media_cached(ctx, path));
+        return 0;
+    }
+    rc = fs_node_ids(ctx, path, id, conv, sizeof id, &kind);
+    if (rc)
+        return rc;
+    if (!strcmp(name, "id"))
+        snprintf(val, n, "%s", id);
+    else if (!strcmp(name, "kind"))
+        snprintf(val, n, "%s", api_kind_name(kind));
+    else if (!strcmp(name, "conversation_id") && conv[0])
+        snprintf(val, n, "%s", conv);
+    else
+        return -ENODATA;
+    return 0;
+}
+
+static int xattr_reply(const char *val, size_t len, char *out, size_t size)
+{
+    if (size == 0)
+        return (int)len;
+    if (size < len)
+        return -ERANGE;
+    memcpy(out, val, len);
+    return (int)len;
+}
+
+static int fs_getxattr(const char *path, const char *name, char *value,
+                       size_t size)
+{
+    struct fs_ctx *ctx = ctx_get();
+    char val[FS_ERR_MAX + 64];
+    int rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
+
+    if (!rc)
+        rc = xattr_value(ctx, path, name, val, sizeof val);
+    if (rc == -ENOENT && !strcmp(name, XATTR_PREFIX "error"))
+        rc = fs_node_get_error(ctx, path, val, sizeof val);
+    if (rc)
+        return rc == -ENOENT ? -ENOENT : -ENODATA;
+    return xattr_reply(val, strlen(val), value, size);
+}
+
+static int fs_listxattr(const char *path, char *list, size_t size)
+{
+    static const char *const names[] = {"id", "kind", "conversation_id",
+                                        "cached", "error"};
+    struct fs_ctx *ctx = ctx_get();
+    char out[256], val[FS_ERR_MAX + 64], full[64];
+    size_t len = 0;
+    int rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
+
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(full, sizeof full, XATTR_PREFIX "%s", names[i]);
+        if (xattr_value(ctx, path, full, val, sizeof val))
+            continue;
+        memcpy(out + len, full, strlen(full) + 1);
+        len += strlen(full) + 1;
+    }
+    return xattr_reply(out, len, list, size);
+}
+
+static int fs_setxattr(const char *path, const char *name, const char *value,
+                       size_t size, int flags)
+{
+    (void)path;
+    (void)value;
+    (void)size;
+    (void)flags;
+    return strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) ? -ENOTSUP
+                                                             : -EPERM;
+}
+
+static int fs_removexattr(const char *path, const char *name)
+{
+    return fs_setxattr(path, name, NULL, 0, 0);
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    struct fs_ctx *ctx = ctx_get();
+
+    cfg->entry_timeout = 1.0;
+    cfg->attr_timeout = 1.0;
+    cfg->negative_timeout = 1.0;
+    cfg->use_ino = 0;
+    cfg->kernel_cache = 0;
+    cfg->hard_remove = 1;
+    conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+    conn->max_readahead = 1 << 20;
+    return ctx;
+}
+
+static void fs_destroy(void *private_data)
+{
+    (void)private_data;
+}
+
+static const struct fuse_operations fs_operations = {
+    .getattr = fs_getattr,
+    .readlink = fs_readlink,
+    .mkdir = fs_mkdir,
+    .unlink = fs_unlink,
+    .rmdir = fs_rmdir,
+    .symlink = fs_symlink,
+    .rename = fs_rename,
+    .chmod = fs_chmod,
+    .chown = fs_chown,
+    .truncate = fs_truncate,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .statfs = fs_statfs,
+    .flush = fs_flush,
+    .release = fs_release,
+    .fsync = fs_fsync,
+    .setxattr = fs_setxattr,
+    .getxattr = fs_getxattr,
+    .listxattr = fs_listxattr,
+    .removexattr = fs_removexattr,
+    .readdir = fs_readdir,
+    .init = fs_init,
+    .destroy = fs_destroy,
+    .create = fs_create,
+    .utimens = fs_utimens,
+};
+
+static void fuse_log_sink(enum fuse_log_level level, const char *fmt,
+                          va_list ap)
+{
+    char buf[512];
+
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    log_write(level <= FUSE_LOG_ERR ? LOG_LEVEL_ERR
+              : level <= FUSE_LOG_WARNING ? LOG_LEVEL_WARN
+              : level <= FUSE_LOG_INFO ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+              "libfuse", "%s", buf);
+}
+
+int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
+                 const struct fs_run_opts *ro, int (*start)(struct fs_ctx *))
+{
+    struct fuse_loop_config *lc = NULL;
+    struct fuse *f;
+    int rc = 1;
+
+    fuse_set_log_func(fuse_log_sink);
+    f = fuse_new(args, &fs_operations, sizeof fs_operations, ctx);
+    if (!f)
+        return 1;
+    if (fuse_mount(f, ro->mountpoint)) {
+        fprintf(stderr, "recfs: cannot mount on %s\n", ro->mountpoint);
+        goto out_destroy;
+    }
+    if (fuse_daemonize(ro->foreground) || start(ctx))
+        goto out_unmount;
+    if (fuse_set_signal_handlers(fuse_get_session(f)))
+        goto out_unmount;
+    if (ro->singlethread) {
+        rc = fuse_loop(f) ? 1 : 0;
+    } else {
+        lc = fuse_loop_cfg_create();
+        if (lc) {
+            fuse_loop_cfg_set_max_threads(lc, ro->max_threads);
+            fuse_loop_cfg_set_clone_fd(lc, (unsigned)ro->clone_fd);
+            rc = fuse_loop_mt(f, lc) ? 1 : 0;
+            fuse_loop_cfg_destroy(lc);
+        }
+    }
+    fuse_remove_signal_handlers(fuse_get_session(f));
+out_unmount:
+    fuse_unmount(f);
+out_destroy:
+    fuse_destroy(f);
+    return rc;
+}

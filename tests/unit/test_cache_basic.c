@@ -1,0 +1,515 @@
+/* test_cache_basic.c - the disk cache: block math, partial objects, LRU,
+ * pins, checksums, versions, disk errors, locking, documents. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cache.h"
+#include "cache_int.h"
+
+#define BS (64u << 10) /* the smallest block size: many blocks, fast */
+#define MAXB 256
+
+struct fake {
+    uint64_t seed;
+    uint64_t size;
+    int calls;
+    int per_block[MAXB];
+    int fail_next; /* fail this many calls with fail_rc */
+    int fail_rc;
+    int freed;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static unsigned char byte_at(uint64_t seed, uint64_t off)
+{
+    return (unsigned char)(mix(seed ^ (off / 8)) >> ((off % 8) * 8));
+}
+
+static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
+                      size_t *got)
+{
+    struct fake *f = arg;
+
+    __atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
+    if (off / BS < MAXB)
+        __atomic_add_fetch(&f->per_block[off / BS], 1, __ATOMIC_SEQ_CST);
+    if (f->fail_next > 0) {
+        f->fail_next--;
+        return f->fail_rc;
+    }
+    if (off >= f->size)
+        len = 0;
+    else if (len > f->size - off)
+        len = (size_t)(f->size - off);
+    for (size_t i = 0; i < len; i++)
+        ((unsigned char *)buf)[i] = byte_at(f->seed, off + i);
+    *got = len;
+    return 0;
+}
+
+static void fake_free(void *arg) { ((struct fake *)arg)->freed++; }
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/recfs-cache-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cache_rm_tree(tmpdir);
+    return 0;
+}
+
+static struct cache *open_cache(uint64_t max_bytes, int ra)
+{
+    struct cache_config cfg = {.dir = tmpdir,
+                               .max_bytes = max_bytes,
+                               .min_free_bytes = 1,
+                               .block_size = BS,
+                               .readahead_blocks = ra,
+                               .workers = 2};
+    char err[256];
+    struct cache *c = cache_open(&cfg, err, sizeof err);
+
+    if (!c)
+        fprintf(stderr, "cache_open: %s\n", err);
+    assert_non_null(c);
+    return c;
+}
+
+static struct cache_obj *open_obj(struct cache *c, const char *key,
+                                  const char *ver, struct fake *f)
+{
+    struct cache_source src = {
+        .fetch = fake_fetch, .arg = f, .arg_free = fake_free};
+    int err = 1;
+    struct cache_obj *o = cache_obj_open(c, key, ver, f->size, &src, &err);
+
+    assert_non_null(o);
+    assert_int_equal(err, 0);
+    return o;
+}
+
+static void check_read(struct cache_obj *o, struct fake *f, uint64_t off,
+                       size_t len)
+{
+    unsigned char *buf = malloc(len + 1);
+    ssize_t n = cache_obj_read(o, buf, len, off);
+    size_t want = off >= f->size        ? 0
+                  : len < f->size - off ? len
+                                        : (size_t)(f->size - off);
+
+    assert_int_equal(n, (ssize_t)want);
+    for (size_t i = 0; i < want; i++)
+        if (buf[i] != byte_at(f->seed, off + i))
+            fail_msg("byte %llu wrong", (unsigned long long)(off + i));
+    free(buf);
+}
+
+static void test_block_math(void **state)
+{
+    struct fake f = {.seed = 1, .size = 5 * BS + 123};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/math", "v1", &f);
+
+    check_read(o, &f, 0, 0); /* zero length */
+    assert_int_equal(f.calls, 0);
+    check_read(o, &f, BS - 10, 20); /* spans blocks 0 and 1 */
+    assert_int_equal(f.calls, 2);
+    check_read(o, &f, 5, 100); /* cached: no fetch */
+    assert_int_equal(f.calls, 2);
+    check_read(o, &f, 5 * BS + 100, 1000); /* last partial block, short */
+    assert_int_equal(f.calls, 3);
+    check_read(o, &f, f.size, 10); /* EOF */
+    check_read(o, &f, f.size + 5, 10);
+    assert_int_equal(f.calls, 3);
+    assert_int_equal(cache_obj_cached_bytes(o), 2 * BS + 123);
+    assert_int_equal(cache_cached_bytes(c, "k/math"), 2 * BS + 123);
+    check_read(o, &f, 0, (size_t)f.size); /* fills the gaps only */
+    assert_int_equal(f.calls, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(f.per_block[i], 1);
+    assert_int_equal(cache_obj_size(o), f.size);
+    cache_obj_release(o);
+    assert_int_equal(f.freed, 1);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_persist_and_lookup(void **state)
+{
+    struct fake f = {.seed = 2, .size = 3 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/p", "etag1", &f);
+    char *ver = NULL;
+    uint64_t size = 0;
+
+    check_read(o, &f, BS, 10);
+    cache_obj_release(o);
+    cache_close(c);
+
+    c = open_cache(0, -1);
+    assert_int_equal(cache_obj_lookup(c, "k/p", &ver, &size), 0);
+    assert_string_equal(ver, "etag1");
+    assert_int_equal(size, 3 * BS);
+    free(ver);
+    assert_int_equal(cache_obj_lookup(c, "k/none", &ver, &size), -ENOENT);
+    assert_int_equal(cache_cached_bytes(c, "k/p"), BS);
+    o = open_obj(c, "k/p", "etag1", &f);
+    f.calls = 0;
+    check_read(o, &f, BS, BS); /* verified from disk, not refetched */
+    assert_int_equal(f.calls, 0);
+    check_read(o, &f, 0, 10);
+    assert_int_equal(f.calls, 1);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_version_change(void **state)
+{
+    struct fake f1 = {.seed = 3, .size = 2 * BS};
+    struct fake f2 = {.seed = 4, .size = 2 * BS};
+    struct fake f3 = {.seed = 5, .size = 2 * BS + 7};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/v", "A", &f1);
+    struct cache_obj *o2;
+
+    check_read(o, &f1, 0, 2 * BS);
+    o2 = open_obj(c, "k/v", "B", &f2); /* new version: old blocks gone */
+    assert_int_equal(cache_cached_bytes(c, "k/v"), 0);
+    check_read(o2, &f2, 0, 2 * BS);
+    assert_int_equal(f2.calls, 2);
+    check_read(o, &f1, 0, 2 * BS); /* old handle still reads old bytes */
+    cache_obj_release(o);
+    cache_obj_release(o2);
+    o = open_obj(c, "k/v", "B", &f3); /* same version, other size */
+    check_read(o, &f3, 0, (size_t)f3.size);
+    assert_int_equal(f3.calls, 3);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_estale(void **state)
+{
+    struct fake f = {.seed = 6, .size = 4 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/s", "A", &f);
+    unsigned char buf[16];
+    char *ver;
+    uint64_t size;
+
+    check_read(o, &f, 0, 10);
+    f.fail_next = 1;
+    f.fail_rc = -ESTALE;
+    assert_int_equal(cache_obj_read(o, buf, 10, 2 * BS), -ESTALE);
+    assert_int_equal(cache_cached_bytes(c, "k/s"), 0);
+    assert_int_equal(cache_obj_lookup(c, "k/s", &ver, &size), -ENOENT);
+    f.fail_next = 1;
+    f.fail_rc = -EIO;
+    assert_int_equal(cache_obj_read(o, buf, 10, 0), -EIO);
+    check_read(o, &f, 0, 10); /* detached handle: pass-through */
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_lru_and_cap(void **state)
+{
+    struct fake fa = {.seed = 7, .size = 4 * BS};
+    struct fake fb = {.seed = 8, .size = 4 * BS};
+    struct cache *c = open_cache(4 * BS, -1);
+    struct cache_obj *a = open_obj(c, "k/a", "1", &fa);
+    struct cache_obj *b = open_obj(c, "k/b", "1", &fb);
+    struct cache_stats st;
+
+    check_read(a, &fa, 0, 4 * BS); /* a0..a3: full */
+    check_read(a, &fa, 0, 1);      /* a0 most recent */
+    check_read(b, &fb, 0, 2 * BS); /* evicts a1, a2 */
+    cache_get_stats(c, &st);
+    assert_true(st.bytes_used <= 4 * BS);
+    assert_int_equal(st.evictions, 2);
+    fa.calls = 0;
+    check_read(a, &fa, 0, 1);
+    check_read(a, &fa, 3 * BS, 1);
+    assert_int_equal(fa.calls, 0);
+    check_read(a, &fa, BS, 1);
+    assert_int_equal(fa.calls, 1);
+    cache_get_stats(c, &st);
+    assert_true(st.bytes_used <= 4 * BS);
+    assert_int_equal(st.max_bytes, 4 * BS);
+    cache_obj_release(a);
+    cache_obj_release(b);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_pinned_not_evicted(void **state)
+{
+    struct fake fa = {.seed = 9, .size = 2 * BS};
+    struct fake fb = {.seed = 10, .size = 4 * BS};
+    struct cache *c = open_cache(2 * BS, -1);
+    struct cache_obj *a = open_obj(c, "k/pa", "1", &fa);
+    struct cache_obj *b = open_obj(c, "k/pb", "1", &fb);
+    unsigned char *buf = malloc(BS);
+    size_t avail;
+    off_t fdoff;
+    int fd;
+
+    assert_int_equal(cache_obj_read_fd(a, 10, &fd, &fdoff, &avail), 0);
+    assert_int_equal(avail, BS - 10);
+    check_read(b, &fb, 0, 4 * BS); /* wants the room; a0 is pinned */
+    assert_int_equal(pread(fd, buf, avail, fdoff), (ssize_t)avail);
+    for (size_t i = 0; i < avail; i++)
+        assert_int_equal(buf[i], byte_at(fa.seed, 10 + i));
+    cache_obj_unpin(a, 10);
+    fa.calls = 0;
+    check_read(a, &fa, 0, 10);
+    assert_int_equal(fa.calls, 0);
+    free(buf);
+    cache_obj_release(a);
+    cache_obj_release(b);
+    cache_close(c);
+    (void)state;
+}
+
+static void flip_byte(const char *key, uint64_t off)
+{
+    char hash[17], path[512];
+    unsigned char ch;
+    int fd;
+
+    cache_hash_hex(key, hash);
+    snprintf(path, sizeof path, "%s/v1/objects/%s/data", tmpdir, hash);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &ch, 1, (off_t)off), 1);
+    ch ^= 0x40;
+    assert_int_equal(pwrite(fd, &ch, 1, (off_t)off), 1);
+    close(fd);
+}
+
+static void test_checksum_corruption(void **state)
+{
+    struct fake f = {.seed = 11, .size = 3 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/crc", "1", &f);
+
+    check_read(o, &f, 0, 3 * BS);
+    cache_obj_release(o);
+    cache_close(c);
+    flip_byte("k/crc", BS + 77);
+    c = open_cache(0, -1);
+    o = open_obj(c, "k/crc", "1", &f);
+    f.calls = 0;
+    memset(f.per_block, 0, sizeof f.per_block);
+    check_read(o, &f, 0, 3 * BS);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(f.per_block[1], 1);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
+static ssize_t failing_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    (void)fd;
+    (void)buf;
+    (void)n;
+    (void)off;
+    errno = ENOSPC;
+    return -1;
+}
+
+static void test_enospc_hook(void **state)
+{
+    struct fake f = {.seed = 12, .size = 3 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/nospc", "1", &f);
+    struct cache_stats st;
+    size_t avail;
+    off_t fdoff;
+    int fd;
+
+    cache_set_pwrite_hook(c, failing_pwrite);
+    check_read(o, &f, 0, 3 * BS);
+    check_read(o, &f, 100, 5);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.bytes_used, 0);
+    assert_int_equal(cache_obj_cached_bytes(o), 0);
+    assert_int_equal(cache_obj_read_fd(o, 0, &fd, &fdoff, &avail), -ENOSYS);
+    cache_set_pwrite_hook(c, NULL);
+    check_read(o, &f, 0, 3 * BS);
+    assert_int_equal(cache_obj_cached_bytes(o), 3 * BS);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
+/* A real full filesystem: a 1 MiB tmpfs (skipped if mount is refused). */
+static void test_enospc_tmpfs(void **state)
+{
+    char dir[128];
+    struct fake f = {.seed = 13, .size = 40 * BS};
+    struct cache_config cfg = {.dir = dir,
+                               .min_free_bytes = 1,
+                               .block_size = BS,
+                               .readahead_blocks = -1};
+    struct cache_source src = {.fetch = fake_fetch, .arg = &f};
+    char err[256];
+    struct cache *c;
+    struct cache_obj *o;
+    int e;
+
+    snprintf(dir, sizeof dir, "%s/tmpfs", tmpdir);
+    mkdir(dir, 0700);
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
+        skip();
+        return;
+    }
+    c = cache_open(&cfg, err, sizeof err);
+    assert_non_null(c);
+    o = cache_obj_open(c, "k/tmpfs", "1", f.size, &src, &e);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t off = 0; off < f.size; off += 3 * BS + 5)
+            check_read(o, &f, off, 3 * BS);
+    cache_obj_release(o);
+    cache_close(c);
+    umount2(dir, MNT_DETACH);
+    (void)state;
+}
+
+static void test_flock(void **state)
+{
+    struct cache_config cfg = {.dir = tmpdir};
+    struct cache *c = open_cache(0, -1);
+    char err[256];
+    char want[300];
+    struct stat st;
+
+    assert_null(cache_open(&cfg, err, sizeof err));
+    snprintf(want, sizeof want,
+             "cache directory %s is in use by another recfs mount", tmpdir);
+    assert_string_equal(err, want);
+    cache_close(c);
+    c = cache_open(&cfg, err, sizeof err);
+    assert_non_null(c);
+    cache_close(c);
+    snprintf(want, sizeof want, "%s/CACHEDIR.TAG", tmpdir);
+    assert_int_equal(stat(want, &st), 0);
+    snprintf(want, sizeof want, "%s/v1/objects", tmpdir);
+    assert_int_equal(stat(want, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    (void)state;
+}
+
+static void test_docs(void **state)
+{
+    struct cache *c = open_cache(0, -1);
+    struct cache_stats st;
+    char *data;
+    size_t len;
+    time_t at;
+
+    assert_int_equal(cache_doc_get(c, "d/a", &data, &len, &at), -ENOENT);
+    assert_int_equal(cache_doc_put(c, "d/a", "hello", 5), 0);
+    assert_int_equal(cache_doc_put(c, "d/a", "hello!", 6), 0);
+    assert_int_equal(cache_doc_put(c, "d/b", "", 0), 0);
+    assert_int_equal(cache_doc_put(c, "e/c", "x", 1), 0);
+    assert_int_equal(cache_doc_get(c, "d/a", &data, &len, &at), 0);
+    assert_int_equal(len, 6);
+    assert_string_equal(data, "hello!");
+    assert_true(at > 0 && at <= time(NULL));
+    free(data);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.doc_entries, 3);
+    cache_close(c);
+
+    c = open_cache(0, -1);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.doc_entries, 3);
+    assert_int_equal(cache_doc_get(c, "d/b", &data, &len, &at), 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(data, "");
+    free(data);
+    cache_doc_drop(c, "d/", 1);
+    assert_int_equal(cache_doc_get(c, "d/a", &data, &len, &at), -ENOENT);
+    assert_int_equal(cache_doc_get(c, "d/b", &data, &len, &at), -ENOENT);
+    assert_int_equal(cache_doc_get(c, "e/c", &data, &len, &at), 0);
+    free(data);
+    cache_doc_drop(c, "e/c", 0);
+    assert_int_equal(cache_doc_get(c, "e/c", &data, &len, &at), -ENOENT);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.doc_entries, 0);
+    cache_close(c);
+    (void)state;
+}
+
+static void test_clear(void **state)
+{
+    struct fake f = {.seed = 14, .size = BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/clr", "1", &f);
+    struct cache_config cfg = {.dir = tmpdir, .clear = 1};
+    char err[256], *ver, *data;
+    uint64_t size;
+    size_t len;
+
+    check_read(o, &f, 0, BS);
+    assert_int_equal(cache_doc_put(c, "d", "x", 1), 0);
+    cache_obj_release(o);
+    cache_close(c);
+    c = cache_open(&cfg, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cache_obj_lookup(c, "k/clr", &ver, &size), -ENOENT);
+    assert_int_equal(cache_doc_get(c, "d", &data, &len, NULL), -ENOENT);
+    cache_close(c);
+    (void)state;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_block_math, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persist_and_lookup, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_version_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_estale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lru_and_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_not_evicted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_checksum_corruption, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_enospc_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enospc_tmpfs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
