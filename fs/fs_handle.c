@@ -336,7 +336,10 @@ static int flush_newdoc(struct fs_ctx *ctx, struct fs_handle *h)
     rc = fs_edit_create(ctx, h->path, h->buf ? h->buf : "", h->len);
     if (!rc) {
         h->done = 1;
-        fs_scratch_remove(ctx, h->path);
+        if (p.dir == FS_T_KEYS)
+            fs_scratch_ghost(ctx, h->path, 2);
+        else
+            fs_scratch_remove(ctx, h->path);
     } else {
         fs_scratch_set(ctx, h->path, h->buf, h->len);
     }

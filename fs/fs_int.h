@@ -158,6 +158,9 @@ int fs_scratch_set(struct fs_ctx *ctx, const char *path, const char *data,
                    size_t len);
 int fs_scratch_remove(struct fs_ctx *ctx, const char *path);
 int fs_scratch_rename(struct fs_ctx *ctx, const char *from, const char *to);
+/* Turn a scratch file into an empty read-only name that vanishes after
+ * `seconds` and is never listed (touch(1) sets times after close). */
+void fs_scratch_ghost(struct fs_ctx *ctx, const char *path, int seconds);
 
 /* ---- fs_media.c ---- */
 /* Resolve media size for stat (memory, then the disk cache's record,

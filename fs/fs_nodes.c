@@ -1161,3 +1161,19 @@ int fs_scratch_rename(struct fs_ctx *ctx, const char *from, const char *to)
     pthread_mutex_unlock(&ctx->lock);
     return rc;
 }
+
+void fs_scratch_ghost(struct fs_ctx *ctx, const char *path, int seconds)
+{
+    struct fs_node *n;
+
+    pthread_mutex_lock(&ctx->lock);
+    n = find(ctx, path);
+    if (n && n->scratch) {
+        n->scratch = 0;
+        n->type = FS_T_OTHER;
+        n->mode = S_IFREG | 0444;
+        n->size = 0;
+        n->expires = time(NULL) + seconds;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+}

@@ -64,14 +64,19 @@ static int teardown(void **state)
 static int put_file(const char *rel, const char *data, size_t len, int flags)
 {
     char p[700];
+    size_t off = 0;
     int fd = open(mount_path(&mnt, rel, p, sizeof p), flags, 0644);
 
     if (fd < 0)
         return errno;
-    if (len && write(fd, data, len) != (ssize_t)len) {
-        int e = errno;
-        close(fd);
-        return e;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            close(fd);
+            return e;
+        }
+        off += (size_t)w;
     }
     return close(fd) ? errno : 0;
 }
@@ -81,29 +86,38 @@ static int put_str(const char *rel, const char *data)
     return put_file(rel, data, strlen(data), O_WRONLY | O_TRUNC);
 }
 
-static char *api_get(const char *fmt, const char *a, const char *b)
+/* GET an API path; caller frees. */
+static char *api_get(const char *path)
 {
-    char path[600], *body = NULL;
+    char *body = NULL;
 
-    snprintf(path, sizeof path, fmt, a, b);
     assert_int_equal(emu_api(&emu, "GET", path, NULL, &body), 200);
     return body;
 }
 
+static char *get_urec(void)
+{
+    char path[300];
+
+    snprintf(path, sizeof path, "/api/v2/userrecordings/%s", urid);
+    return api_get(path);
+}
+
 static void test_recording_metadata_python(void **state)
 {
-    char rel[600], *body;
+    char rel[600], api[600], *body;
 
     (void)state;
     snprintf(rel, sizeof rel, "conversations/%s/%s/metadata.json", cid, rid);
+    snprintf(api, sizeof api,
+             "/api/v2/conversations/%s/recordingmetadata/%s", cid, rid);
     emu_reset(&emu);
     assert_int_equal(sh(30, "python3 - %s/%s <<'EOF'\nimport json,sys\n"
                          "p=sys.argv[1]\nd=json.load(open(p))\n"
                          "d['archiveDate']='2031-01-02T03:04:05.000Z'\n"
                          "f=open(p,'w'); f.write(json.dumps(d,indent=2)); "
                          "f.close()\nEOF", mnt.mnt, rel), 0);
-    body = api_get("/api/v2/conversations/%s/recordingmetadata/%s", cid,
-                   rid);
+    body = api_get(api);
     assert_non_null(strstr(body, "2031-01-02T03:04:05"));
     free(body);
     assert_int_equal(emu_count(&emu, WRITES), 1);
@@ -150,28 +164,28 @@ static void test_editors(void **state)
 
     (void)state;
     snprintf(rel, sizeof rel, "userrecordings/%s/metadata.json", urid);
-    assert_int_equal(sh(20, "cd %s && sed -i 's/\"name\": \".*\"/\"name\": "
+    assert_int_equal(sh(20, "cd %s && sed -i 's/^  \"name\": \".*\"/  \"name\": "
                          "\"by sed\"/' %s", mnt.mnt, rel), 0);
-    body = api_get("/api/v2/userrecordings/%s%s", urid, "");
+    body = get_urec();
     assert_non_null(strstr(body, "by sed"));
     free(body);
     assert_int_equal(sh(20, "cd %s && jq '.name = \"by jq\"' %s > "
                          "$(dirname %s)/tmp && mv $(dirname %s)/tmp %s",
                          mnt.mnt, rel, rel, rel, rel), 0);
-    body = api_get("/api/v2/userrecordings/%s%s", urid, "");
+    body = get_urec();
     assert_non_null(strstr(body, "by jq"));
     free(body);
     assert_int_equal(sh(20, "cd %s && vim -es -c '%%s/by jq/by vim/' -c wq "
                          "%s && vim -es -c 'set backupcopy=no' -c "
                          "'%%s/by vim/by vim2/' -c wq %s", mnt.mnt, rel, rel),
                      0);
-    body = api_get("/api/v2/userrecordings/%s%s", urid, "");
+    body = get_urec();
     assert_non_null(strstr(body, "by vim2"));
     free(body);
     assert_int_equal(sh(20, "cd %s && jq '.name = \"by cp\"' %s > "
                          "%s/new.json && cp %s/new.json %s", mnt.mnt, rel,
                          mnt.dir, mnt.dir, rel), 0);
-    body = api_get("/api/v2/userrecordings/%s%s", urid, "");
+    body = get_urec();
     assert_non_null(strstr(body, "by cp"));
     free(body);
     /* appending garbage fails at close and changes nothing */
