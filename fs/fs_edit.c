@@ -150,7 +150,9 @@ int fs_edit_create(struct fs_ctx *ctx, const char *path, const char *text,
         if (err.http_status == 0 && err.rc != API_ETRANSPORT &&
             err.rc != API_ETIMEOUT)
             return refuse(ctx, path, &err);
-        return fs_fail(ctx, path, "create", &err);
+        rc = fs_fail(ctx, path, "create", &err);
+        /* The API answers a duplicate name with 400 ...duplicate... */
+        return strstr(err.api_code, "duplicate") ? -EEXIST : rc;
     }
     fs_path_parent(path, dir, sizeof dir);
     if (p.dir == FS_T_LK_REQUESTS || p.dir == FS_T_KEYS)

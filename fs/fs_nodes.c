@@ -348,21 +348,33 @@ static int list_fail(struct fs_ctx *ctx, const char *dir,
     return fs_fail(ctx, dir, "list", err);
 }
 
+/* Lock held. Append name to v (no duplicates). */
+static void names_add(char ***v, size_t *n, const char *name)
+{
+    char **nv;
+
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*v)[i], name))
+            return;
+    nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv)
+        return;
+    *v = nv;
+    if ((nv[*n] = strdup(name)))
+        (*n)++;
+}
+
+/* A conversation looked up by id is listed in conversations/ from now
+ * on (also in a listing that is still fresh). */
 static void seen_add(struct fs_ctx *ctx, const char *cid)
 {
-    char **v;
+    struct fs_node *convs;
 
     pthread_mutex_lock(&ctx->lock);
-    for (size_t i = 0; i < ctx->nseen; i++)
-        if (!strcmp(ctx->seen_convs[i], cid))
-            goto out;
-    v = realloc(ctx->seen_convs, (ctx->nseen + 1) * sizeof *v);
-    if (!v)
-        goto out;
-    ctx->seen_convs = v;
-    if ((v[ctx->nseen] = strdup(cid)))
-        ctx->nseen++;
-out:
+    names_add(&ctx->seen_convs, &ctx->nseen, cid);
+    convs = find(ctx, "/conversations");
+    if (convs && convs->kids_expires)
+        names_add(&convs->kids, &convs->nkids, cid);
     pthread_mutex_unlock(&ctx->lock);
 }
 

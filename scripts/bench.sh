@@ -18,7 +18,8 @@ if [ -z "$recfs" ]; then
   build="${RECFS_BENCH_BUILD_DIR:-$top/build-bench}"
   cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release \
         -DENABLE_SANITIZERS=OFF -DBUILD_TESTING=OFF >/dev/null
-  if ! cmake --build "$build" --target recfs -j"$(nproc)" >"$build/bench-build.log" 2>&1; then
+  if ! cmake --build "$build" --target recfs -j"$(nproc)" \
+       >"$build/bench-build.log" 2>&1; then
     echo "bench: recfs does not build (see $build/bench-build.log);" \
          "measuring the baselines only" >&2
   fi

@@ -20,11 +20,21 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$p")
 done
-# vim-nox/vim-tiny also provide a usable vim for the editor tests.
-if [[ " ${missing[*]-} " == *" vim "* ]] && command -v vim >/dev/null 2>&1; then
-  missing=("${missing[@]/vim}")
-fi
-missing=($(printf '%s\n' "${missing[@]-}" | grep -v '^$' || true))
+# Commands that other packages may already provide: vim-nox/vim-tiny give a
+# usable vim; a nodejs from another source bundles npm and conflicts with
+# Debian's npm package. Skip the package when its command is there.
+provided() {
+  case "$1" in
+    vim|nodejs|npm|curl|clang) command -v "${1/nodejs/node}" >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
+kept=()
+for p in "${missing[@]-}"; do
+  [ -n "$p" ] && ! provided "$p" && kept+=("$p")
+done
+missing=("${kept[@]-}")
+[ -n "${missing[0]-}" ] || missing=()
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"

@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
-# Install what is missing, build with ASan+UBSan, run every test.
+# Install what is missing; build the concurrency tests with ThreadSanitizer
+# and run them; then build everything with ASan+UBSan and run every test
+# (last, so the final summary line is the whole suite's).
 #   scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
+#   RECFS_NO_TSAN=1 scripts/test.sh   skip the ThreadSanitizer stage
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="${RECFS_BUILD_DIR:-$top/build-test}"
+jobs=$(nproc)
 
 "$top/scripts/install-deps.sh"
 
+# ThreadSanitizer over the tests that exercise concurrency: the client
+# under many threads and the cache's single-download machinery.
+if [ -z "${RECFS_NO_TSAN:-}" ] && [ "$#" -eq 0 ]; then
+  tsan="$build-tsan"
+  tsan_tests='unit_test_cache_concurrency|integration_test_client_net'
+  echo "== ThreadSanitizer build"
+  cmake -S "$top" -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DENABLE_TSAN=ON \
+        -DENABLE_SANITIZERS=OFF -DENABLE_WERROR=ON -DBUILD_TESTING=ON >/dev/null
+  cmake --build "$tsan" -j"$jobs" --target unit_test_cache_concurrency \
+        integration_test_client_net
+  echo "== tests (TSan)"
+  (cd "$tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+     ctest --output-on-failure --timeout 600 -R "$tsan_tests")
+fi
+
+echo "== ASan+UBSan build"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
       -DENABLE_SANITIZERS=ON -DENABLE_WERROR=ON -DBUILD_TESTING=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
+cmake --build "$build" -j"$jobs"
 
-cd "$build"
-ctest --output-on-failure -j2 --timeout 600 "$@"
+echo "== tests (ASan+UBSan)"
+(cd "$build" && ctest --output-on-failure -j2 --timeout 600 "$@")

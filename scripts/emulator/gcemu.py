@@ -504,6 +504,10 @@ MUTATE_KINDS = {
     "conversation": ("conversations", None),
 }
 
+def UR_ORDER(u):
+    return (u.get("dateCreated", ""), u["id"])
+
+
 API_USER = {"id": uid("user", "api-client"), "name": "recfs API client", "version": 1}
 
 
@@ -529,6 +533,8 @@ class Emulator:
                 raise SystemExit("--rate-limit must look like N/S, e.g. 300/60")
             self.rate = (int(m.group(1)), float(m.group(2)))
         self.media_secret = secrets.token_bytes(32)
+        self.ver = 0
+        self._cache = {}
         self.media_url = ""
         self.api_url = ""
 
@@ -559,7 +565,18 @@ class Emulator:
         self.save("meta")  # last: marks the state complete
         log("seeded %s in %.2fs" % (self.args.seed, time.time() - t0))
 
+    def sorted_cached(self, coll, key, reverse=False):
+        """Sorted values of a collection, cached until the next save()."""
+        ck = (coll, key, reverse)
+        hit = self._cache.get(ck)
+        if hit and hit[0] == self.ver:
+            return hit[1]
+        items = sorted(self.state[coll].values(), key=key, reverse=reverse)
+        self._cache[ck] = (self.ver, items)
+        return items
+
     def save(self, *names):
+        self.ver += 1
         for name in names:
             p = self.path("state", name + ".json")
             tmp = p + ".tmp.%d.%d" % (os.getpid(), threading.get_ident())
@@ -620,9 +637,7 @@ class Emulator:
         query = parsed.query
         method = h.command
         role = h.server.role
-        body = b""
-        if method in ("POST", "PUT", "PATCH", "DELETE"):
-            body = h.read_body()
+        body = h.read_body()  # always drain it, so keep-alive stays in sync
         if role == "api" and path.startswith("/__control"):
             resp = self.control(method, path, query, body)
             self.send(h, resp, None)
@@ -853,7 +868,7 @@ class Emulator:
         out["_raw"] = raw
         return out
 
-    def page(self, items, q, base, extra=None):
+    def page(self, items, q, base, extra=None, doc=None):
         ps = q.get("pageSize", 25)
         pn = q.get("pageNumber", 1)
         if ps < 1 or ps > 100:
@@ -866,6 +881,8 @@ class Emulator:
         total = len(items)
         pc = (total + ps - 1) // ps
         ent = items[(pn - 1) * ps: pn * ps]
+        if doc:
+            ent = [doc(x) for x in ent]
         ex = ""
         if extra:
             ex = "&" + urllib.parse.urlencode(extra)
@@ -896,7 +913,7 @@ class Emulator:
         return r
 
     def rec_doc(self, r):
-        d = {k: copy.deepcopy(v) for k, v in r.items() if not k.startswith("_")}
+        d = {k: v for k, v in r.items() if not k.startswith("_")}  # serialized at once: shallow is enough
         d["annotations"] = [self.ann_doc(r, a) for a in r.get("_annotations", [])]
         d["selfUri"] = "/api/v2/conversations/%s/recordings/%s" % (r["conversationId"], r["id"])
         return d
@@ -1142,7 +1159,7 @@ class Emulator:
         return d
 
     def pol_doc(self, d, summary=False):
-        d = copy.deepcopy(d)
+        d = dict(d)
         d["selfUri"] = "/api/v2/recording/mediaretentionpolicies/" + d["id"]
         if summary:
             d = {k: v for k, v in d.items() if k in ("id", "name", "modifiedDate", "createdDate", "order",
@@ -1177,8 +1194,8 @@ class Emulator:
         summary = q.get("summary", False)
         if summary:
             extra["summary"] = "true"
-        items = [self.pol_doc(d, summary) for d in items]
-        return json_resp(200, self.page(items, q, "/api/v2/recording/mediaretentionpolicies", extra))
+        return json_resp(200, self.page(items, q, "/api/v2/recording/mediaretentionpolicies", extra,
+                                        lambda d: self.pol_doc(d, summary)))
 
     def op_POST_recording_mediaretentionpolicies(self, p, q, data, h):
         self.pol_name_check(data.get("name"))
@@ -1251,7 +1268,7 @@ class Emulator:
         return d
 
     def orph_doc(self, o):
-        d = {k: copy.deepcopy(v) for k, v in o.items() if not k.startswith("_")}
+        d = {k: v for k, v in o.items() if not k.startswith("_")}
         d["selfUri"] = "/api/v2/orphanrecordings/" + o["id"]
         return d
 
@@ -1265,7 +1282,7 @@ class Emulator:
             want = {"Call": "CALL", "Screen": "SCREEN"}.get(q["media"], q["media"].upper())
             items = [o for o in items if o.get("mediaType") == want]
             extra["media"] = q["media"]
-        return json_resp(200, self.page([self.orph_doc(o) for o in items], q, "/api/v2/orphanrecordings", extra))
+        return json_resp(200, self.page(items, q, "/api/v2/orphanrecordings", extra, self.orph_doc))
 
     def op_GET_orphanrecordings_orphanId(self, p, q, data, h):
         return json_resp(200, self.orph_doc(self.orph(p["orphanId"])))
@@ -1343,13 +1360,13 @@ class Emulator:
 
     # ---------------------------------------------------------------- keys
     def key_doc(self, k):
-        d = copy.deepcopy(k)
+        d = dict(k)
         d["selfUri"] = "/api/v2/recording/recordingkeys/" + k["id"]
         return d
 
     def op_GET_recording_recordingkeys(self, p, q, data, h):
         items = sorted(self.state["keys"].values(), key=lambda k: (k.get("createDate", ""), k["id"]))
-        return json_resp(200, self.page([self.key_doc(k) for k in items], q, "/api/v2/recording/recordingkeys"))
+        return json_resp(200, self.page(items, q, "/api/v2/recording/recordingkeys", None, self.key_doc))
 
     def op_POST_recording_recordingkeys(self, p, q, data, h):
         k = {"id": str(uuid.uuid4()), "name": "Recording key %d" % (len(self.state["keys"]) + 1),
@@ -1399,13 +1416,13 @@ class Emulator:
 
     # ---------------------------------------------------------------- screen sessions
     def ss_doc(self, s):
-        d = copy.deepcopy(s)
+        d = dict(s)
         d["selfUri"] = "/api/v2/recordings/screensessions/" + s["id"]
         return d
 
     def op_GET_recordings_screensessions(self, p, q, data, h):
         items = sorted(self.state["screensessions"].values(), key=lambda s: (s.get("startTime", ""), s["id"]))
-        return json_resp(200, self.page([self.ss_doc(s) for s in items], q, "/api/v2/recordings/screensessions"))
+        return json_resp(200, self.page(items, q, "/api/v2/recordings/screensessions", None, self.ss_doc))
 
     def op_PATCH_recordings_screensessions_recordingSessionId(self, p, q, data, h):
         s = self.state["screensessions"].get(p["recordingSessionId"])
@@ -1427,20 +1444,23 @@ class Emulator:
         return d
 
     def ur_doc(self, u):
-        d = {k: copy.deepcopy(v) for k, v in u.items() if not k.startswith("_")}
+        d = {k: v for k, v in u.items() if not k.startswith("_")}
         d["selfUri"] = "/api/v2/userrecordings/" + u["id"]
         d["contentUri"] = "/api/v2/userrecordings/%s/media" % u["id"]
         return d
 
     def op_GET_userrecordings(self, p, q, data, h):
-        items = self.state["userrecordings"].values()
-        items = sorted(items, key=lambda u: (u.get("dateCreated", ""), u["id"]), reverse=True)
+        items = self.sorted_cached("userrecordings", UR_ORDER, True)
         extra = {"expand": ",".join(q["expand"])} if q.get("expand") else None
-        return json_resp(200, self.page([self.ur_doc(u) for u in items], q, "/api/v2/userrecordings", extra))
+        return json_resp(200, self.page(items, q, "/api/v2/userrecordings", extra, self.ur_doc))
 
     def op_GET_userrecordings_summary(self, p, q, data, h):
-        t = len(self.state["userrecordings"])
-        r = sum(1 for u in self.state["userrecordings"].values() if u.get("read"))
+        hit = self._cache.get("summary")
+        if not hit or hit[0] != self.ver:
+            items = self.state["userrecordings"].values()
+            hit = (self.ver, len(items), sum(1 for u in items if u.get("read")))
+            self._cache["summary"] = hit
+        _, t, r = hit
         return json_resp(200, {"readCount": r, "unreadCount": t - r, "totalCount": t})
 
     def op_GET_userrecordings_recordingId(self, p, q, data, h):

@@ -121,7 +121,13 @@ def main(argv=None):
         print(f"bench: SKIP: {e}", flush=True)
         return 77
     except (be.BenchError, KeyboardInterrupt) as e:
-        print(f"bench: FAILED: {e}", flush=True)
+        print(f"bench: FAILED: {e}" + ("" if a.keep else
+              " (--keep keeps every daemon's log)"), flush=True)
+        return 2
+    except Exception as e:  # a bug or an unexpected tool failure
+        import traceback
+        traceback.print_exc()
+        print(f"bench: FAILED: {type(e).__name__}: {e}", flush=True)
         return 2
     finally:
         signal.alarm(0)

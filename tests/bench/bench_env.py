@@ -28,7 +28,8 @@ class Skip(Exception):
 
 
 def http(method, url, body=None, headers=None, timeout=60):
-    """One HTTP request; returns (status, body bytes). No exceptions on 4xx/5xx."""
+    """One HTTP request; returns (status, body bytes); 4xx/5xx are
+    returned, not raised."""
     data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, data=data, method=method,
                                  headers=headers or {})
@@ -289,8 +290,8 @@ class Emulator:
         self._token = None
 
     def control(self, method, path, body=None):
-        return http_json(method, self.control_url + path, body,
-                         {"Content-Type": "application/json"} if body else None)
+        hdrs = {"Content-Type": "application/json"} if body else None
+        return http_json(method, self.control_url + path, body, hdrs)
 
     def reset(self):
         self.control("POST", "/reset")

@@ -279,7 +279,8 @@ class Bench:
         self.res.add("hot_mbps", "local cat", self.mbps(L["size"], wall))
         be.drop_file_cache(L["path"])
         wall, _ = self.cat(L["path"])
-        self.res.add("remount_mbps", "local cat", self.mbps(L["size"], wall))
+        self.res.add("remount_mbps", "local cat (cold)",
+                     self.mbps(L["size"], wall))
 
     def seq_mount(self, name, mount):
         L = self.large
@@ -441,8 +442,8 @@ class Bench:
               "cold read vs rclone off")
         ratio("hot_mbps", "recfs", "local cat", 0.8, True,
               "hot re-read vs local cat")
-        ratio("remount_mbps", "recfs", "local cat", 0.5, True,
-              "re-read after remount vs local cat (cold page cache)")
+        ratio("remount_mbps", "recfs", "local cat (cold)", 0.5, True,
+              "re-read after remount vs local cat")
         if hasattr(self, "remount_fetched"):
             r.gate("re-read after remount: media bytes re-fetched",
                    self.remount_fetched, "<= 64 KiB (no re-download)",

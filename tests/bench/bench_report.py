@@ -16,7 +16,7 @@ METRICS = {
     "cold_mbps": ("1. cold sequential read", "MB/s", True, "curl"),
     "hot_mbps": ("2. hot re-read", "MB/s", True, "local cat"),
     "remount_mbps": ("3. re-read after remount (disk cache)", "MB/s", True,
-                     "local cat"),
+                     "local cat (cold)"),
     "remount_req": ("3b. re-read after remount: requests", "req", False,
                     None),
     "ttfb_ms": ("4. time to first byte, cold file", "ms", False, "curl"),
@@ -129,7 +129,7 @@ def text_table(res):
     for metric, system, med, lo, hi, n, ratio in res.rows():
         title, unit, _, ref = METRICS[metric]
         rtxt = f"{ratio:6.2f}x {ref}" if ratio is not None else ""
-        out.append(f"{title + ' (' + unit + ')':52.52} {system:14.14} "
+        out.append(f"{title + ' (' + unit + ')':52.52} {system:16.16} "
                    f"{fmt(med):>8} [{fmt(lo):>7} .. {fmt(hi):>7}] {rtxt}")
     for g in res.gates:
         out.append(f"{'PASS' if g['passed'] else 'MISS'}  {g['name']}: "
@@ -160,7 +160,7 @@ def chart(res, outdir):
     script = f"""
 set terminal png size 1000,520
 set output '{png}'
-set title 'recfs benchmark: sequential read throughput (median MB/s, log scale)'
+set title 'recfs benchmark: sequential read, median MB/s (log scale)'
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

@@ -129,7 +129,7 @@ class ConformanceTest(unittest.TestCase):
             if expect is not None and r.status not in ((expect,) if isinstance(expect, int) else expect):
                 problems.append("%s %s -> %d (expected %s): %s" % (method, path, r.status, expect, data[:300]))
             if os.environ.get("CONF_DEBUG"):
-                print("%.2f" % (time.time() - t0), method, path, r.status, file=sys.stderr)
+                print("%.2fs %s %s -> %d %s" % (time.time() - t0, method, path, r.status, viol), file=sys.stderr)
             try:
                 return r.status, (json.loads(data) if data else None)
             except ValueError:

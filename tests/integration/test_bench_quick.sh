@@ -28,7 +28,8 @@ doc = json.load(open(sys.argv[1]))
 m = doc["metrics"]
 need = [("cold_mbps", "curl"), ("cold_mbps", "recfs"), ("hot_mbps", "recfs"),
         ("ttfb_ms", "recfs"), ("small8_s", "recfs"), ("ls_cold_s", "recfs")]
-miss = [f"{k}/{s}" for k, s in need if s not in m.get(k, {}).get("systems", {})]
+miss = [f"{k}/{s}" for k, s in need
+        if s not in m.get(k, {}).get("systems", {})]
 if miss:
     sys.exit("FAIL: figures missing from bench.json: " + ", ".join(miss))
 print("bench --quick: ok")

@@ -56,10 +56,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    int rc;
+
     (void)state;
+    mount_stop(&mnt);
+    rc = mount_log_clean(&mnt);
     mount_cleanup(&mnt);
     emu_stop(&emu);
-    return 0;
+    return rc;
 }
 
 static void test_tail_costs_one_block(void **state)

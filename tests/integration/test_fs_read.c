@@ -50,10 +50,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    int rc;
+
     (void)state;
+    mount_stop(&mnt);
+    rc = mount_log_clean(&mnt);
     mount_cleanup(&mnt);
     emu_stop(&emu);
-    return 0;
+    return rc;
 }
 
 static void test_tree(void **state)
@@ -258,6 +262,18 @@ static void test_copy_trees(void **state)
     assert_int_equal(emu_count(&emu, "^GET /media/"), 0);
 }
 
+/* Any well-formed id can be looked up, and is listed afterwards. */
+static void test_lookup_outside_window(void **state)
+{
+    (void)state;
+    mount_stop(&mnt);
+    assert_int_equal(mount_start(&mnt, &emu, "recent_days=0"), 0);
+    assert_int_equal(sh(20, "cd %s && ! ls conversations | grep -qx %s && "
+                         "ls conversations/%s | grep -qx %s && ls "
+                         "conversations | grep -qx %s", mnt.mnt, audio_cid,
+                         audio_cid, audio_rid, audio_cid), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_xattrs),
         cmocka_unit_test(test_listing_costs),
         cmocka_unit_test(test_copy_trees),
+        cmocka_unit_test(test_lookup_outside_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

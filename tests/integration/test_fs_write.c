@@ -53,10 +53,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    int rc;
+
     (void)state;
+    mount_stop(&mnt);
+    rc = mount_log_clean(&mnt);
     mount_cleanup(&mnt);
     emu_stop(&emu);
-    return 0;
+    return rc;
 }
 
 /* Write data to rel with open flags; 0 or the errno of open/write/close
@@ -239,6 +243,41 @@ static void test_create_and_delete(void **state)
     assert_int_equal(emu_count(&emu, "^PATCH /api/v2/recordings/"), 1);
 }
 
+static void test_orphan_localkey_policy(void **state)
+{
+    const char *pol_doc = "{\"name\":\"fs test\",\"enabled\":true}\n";
+    char oid[160], lk[160], name[200], *body = NULL;
+
+    (void)state;
+    assert_int_equal(state_id(oid, sizeof oid, ".orphans[1]"), 0);
+    assert_int_equal(state_id(lk, sizeof lk, ".localkeys[0]"), 0);
+    emu_reset(&emu);
+    /* an OrphanUpdateRequest turns the orphan into a recording */
+    assert_int_equal(sh(20, "cd %s && printf '{\"conversationId\":\"%s\","
+                         "\"archiveDate\":\"2031-01-01T00:00:00.000Z\"}' > "
+                         "orphanrecordings/%s/metadata.json && sleep 1.2 && ! test -e "
+                         "orphanrecordings/%s", mnt.mnt, cid, oid, oid), 0);
+    assert_int_equal(emu_count(&emu, "^PUT /api/v2/orphanrecordings/"), 1);
+    snprintf(name, sizeof name, "/api/v2/orphanrecordings/%s", oid);
+    assert_int_equal(emu_api(&emu, "GET", name, NULL, &body), 404);
+    free(body);
+    /* a LocalEncryptionKeyRequest in localkeys/requests/ = a new key */
+    assert_int_equal(sh(20, "cd %s && n=$(ls keys | wc -l) && printf "
+                         "'{\"configId\":\"%s\",\"publicKey\":\"MIIB\","
+                         "\"keypairId\":\"kp-test\"}' > "
+                         "localkeys/requests/r.json && [ $(ls keys | wc -l) "
+                         "-gt $n ]", mnt.mnt, lk), 0);
+    assert_int_equal(emu_count(&emu, "^POST /api/v2/recording/localkeys$"),
+                     1);
+    /* a new policy; the same name again is EEXIST */
+    assert_int_equal(put_file("policies/p1.json", pol_doc, strlen(pol_doc),
+                              O_WRONLY | O_CREAT | O_TRUNC), 0);
+    assert_int_equal(put_file("policies/p2.json", pol_doc, strlen(pol_doc),
+                              O_WRONLY | O_CREAT | O_TRUNC), EEXIST);
+    assert_int_equal(sh(10, "cd %s/policies && grep -l '\"fs test\"' "
+                         "*-*.json", mnt.mnt), 0);
+}
+
 static void test_estale_and_5xx(void **state)
 {
     char rel[600], body[700];
@@ -301,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_editors),
         cmocka_unit_test(test_scratch_files),
         cmocka_unit_test(test_create_and_delete),
+        cmocka_unit_test(test_orphan_localkey_policy),
         cmocka_unit_test(test_estale_and_5xx),
         cmocka_unit_test(test_allow_delete_and_ro),
     };

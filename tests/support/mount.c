@@ -137,6 +137,21 @@ int mount_stop(struct recfs_mount *m)
     return -1;
 }
 
+int mount_log_clean(const struct recfs_mount *m)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof cmd, "grep -q -E 'Sanitizer|runtime error:' '%s' "
+             "2>/dev/null", m->log);
+    if (system(cmd) != 0)
+        return 0;
+    snprintf(cmd, sizeof cmd, "grep -A 30 -E 'Sanitizer|runtime error:' "
+             "'%s' >&2", m->log);
+    if (system(cmd) < 0)
+        perror("system");
+    return -1;
+}
+
 void mount_cleanup(struct recfs_mount *m)
 {
     char cmd[1024];

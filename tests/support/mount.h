@@ -34,6 +34,9 @@ int mount_start(struct recfs_mount *m, struct emu *e, const char *opts);
  * SIGKILL. Keeps the temp dir for a remount. Returns recfs' exit status
  * (or -1 when it had to be killed). */
 int mount_stop(struct recfs_mount *m);
+/* 0 if recfs' log holds no sanitizer report (ASan, UBSan, LSan);
+ * otherwise prints the report and returns -1. Call after mount_stop. */
+int mount_log_clean(const struct recfs_mount *m);
 /* mount_stop + remove the temp dir. */
 void mount_cleanup(struct recfs_mount *m);
 
