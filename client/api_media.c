@@ -93,14 +93,15 @@ enum api_rc api_media_resolve(struct api_client *c,
     return rc;
 }
 
-/* Check a media answer: 206 must start at off; the ETag must not have
- * moved. */
+/* Check a media answer: 206 must start at off and carry all of the
+ * range it announces (up to len: a short body is only legitimate at the
+ * end of the object); neither the ETag nor the size may have moved. */
 static enum api_rc check_read(const struct api_media *m,
                               const struct http_resp *resp, uint64_t off,
-                              struct api_error *err)
+                              size_t len, struct api_error *err)
 {
-    uint64_t a, b;
-    int64_t total;
+    uint64_t a = 0, b = 0;
+    int64_t total = -1;
 
     if (m->etag && resp->etag[0] && strcmp(m->etag, resp->etag) != 0)
         return api_fail(err, API_ECHANGED, "media changed on the server");
@@ -108,6 +109,14 @@ static enum api_rc check_read(const struct api_media *m,
         (api_parse_content_range(resp->content_range, &a, &b, &total) != 0 ||
          a != off))
         return api_fail(err, API_EPROTO, "media host sent the wrong range");
+    if (resp->status == 206 && resp->len < len && resp->len < b - a + 1)
+        return api_fail(err, API_EPROTO, "media host sent a short range");
+    /* the object's size is part of its identity, ETag or not */
+    if (m->size >= 0 &&
+        ((resp->status == 206 && total >= 0 && total != m->size) ||
+         (resp->status == 200 && resp->content_length >= 0 &&
+          resp->content_length != m->size)))
+        return api_fail(err, API_ECHANGED, "media changed on the server");
     if (resp->status != 206 && resp->status != 200)
         return api_fail(err, API_EPROTO, "unexpected media status %ld",
                         resp->status);
@@ -138,15 +147,12 @@ enum api_rc api_media_read(struct api_client *c, const struct api_media *m,
         api_error_clear(err);
         rc = api_fail(err, API_ECHANGED, "media changed on the server");
     } else if (rc == API_EHTTP && resp.status == 416) {
-        api_error_clear(err); /* past the end */
-        rc = API_OK;
-        resp.len = 0;
-        resp.status = 206;
-        snprintf(resp.content_range, sizeof(resp.content_range),
-                 "bytes %" PRIu64 "-%" PRIu64 "/*", off, off);
+        api_error_clear(err); /* past the end: nothing to read */
+        http_resp_clear(&resp);
+        return API_OK;
     }
     if (rc == API_OK)
-        rc = check_read(m, &resp, off, err);
+        rc = check_read(m, &resp, off, len, err);
     if (rc == API_OK) {
         *got = resp.len;
         atomic_fetch_add(&c->st_media_bytes, resp.len);

@@ -301,7 +301,8 @@ static enum api_rc list_array(enum api_kind kind, json_t *doc,
 }
 
 /* Decode arr's entities onto out (room already made). Entities that do
- * not decode (bad id, not an object) are skipped with a warning. */
+ * not decode (bad or missing id, not an object) are skipped with a
+ * warning: every listed entry has a valid id. */
 static enum api_rc append_entities(enum api_kind kind, json_t *arr,
                                    struct api_list *out,
                                    struct api_error *err)
@@ -316,6 +317,11 @@ static enum api_rc append_entities(enum api_kind kind, json_t *arr,
         rc = entry_from_json(kind, ent, &out->v[out->n], &e1);
         if (rc == API_ENOMEM)
             return dec_fail(err, rc, NULL, "out of memory");
+        if (rc == API_OK && !out->v[out->n].id) {
+            /* id-less kinds (singletons) are never listed: no file name */
+            api_entry_clear(&out->v[out->n]);
+            rc = dec_fail(&e1, API_EPROTO, "id", "entity has no valid id");
+        }
         if (rc != API_OK) {
             log_warn("skipping %s entity %zu of a listing: %s",
                      api_kind_name(kind), i, e1.message);

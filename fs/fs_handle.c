@@ -141,9 +141,7 @@ static enum fs_hkind scratch_kind(const char *path)
 
     if (fs_path_parse(path, &p))
         return FS_H_SCRATCH;
-    return fs_name_is_scratch(p.type == FS_T_OTHER ? p.dir : p.dir, p.name)
-               ? FS_H_SCRATCH
-               : FS_H_NEWDOC;
+    return fs_name_is_scratch(p.dir, p.name) ? FS_H_SCRATCH : FS_H_NEWDOC;
 }
 
 int fs_handle_open(struct fs_ctx *ctx, const char *path, int flags,

@@ -185,6 +185,8 @@ static int start(struct fs_ctx *ctx)
 {
     char err[256] = "", key[512];
 
+    if (!ctx->opts.foreground)
+        log_set_sink(LOG_SINK_SYSLOG); /* stderr is /dev/null now */
     ctx->cache = cache_create(&ctx->opts, 0, err, sizeof err);
     if (!ctx->cache) {
         log_err("%s", err);

@@ -136,6 +136,9 @@ static void mres_store(struct fs_ctx *ctx, const char *key,
         else
             r->valid_until = m->expires ? m->expires - FS_URL_SLACK_S
                                         : now + FS_URL_DEFAULT_S;
+        /* re-resolving is how a new server version is seen */
+        if (r->valid_until > now + ctx->opts.metadata_ttl)
+            r->valid_until = now + ctx->opts.metadata_ttl;
     }
     pthread_mutex_unlock(&ctx->lock);
 }

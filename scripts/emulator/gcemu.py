@@ -24,7 +24,6 @@ import secrets
 import shutil
 import signal
 import socket
-import socketserver
 import ssl
 import struct
 import subprocess
@@ -388,8 +387,9 @@ class Spec:
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, details=None, params=None, headers=None):
+    def __init__(self, status, code, message, details=None, params=None, headers=None, extra=None):
         super().__init__(message)
+        self.extra = extra
         self.status = status
         self.code = code
         self.message = message
@@ -415,11 +415,13 @@ def json_resp(status, obj, headers=None):
     return Resp(status, json.dumps(obj, separators=(",", ":")).encode(), headers=headers)
 
 
-def error_resp(status, code, message, details=None, params=None, headers=None):
+def error_resp(status, code, message, details=None, params=None, headers=None, extra=None):
     ctx = str(uuid.uuid4())
     body = {"status": status, "code": code, "message": message,
             "messageWithParams": message, "messageParams": params or {},
             "contextId": ctx, "details": details or [], "errors": []}
+    if extra:
+        body.update(extra)
     hdrs = [("ININ-Correlation-Id", ctx)] + list(headers or [])
     return json_resp(status, body, hdrs)
 
@@ -478,7 +480,8 @@ class Server(ThreadingHTTPServer):
         sock, addr = self.socket.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.sslctx:
-            sock = self.sslctx.wrap_socket(sock, server_side=True)
+            # the handshake happens on first read, in the handler thread
+            sock = self.sslctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr
 
     def handle_error(self, request, client_address):
@@ -685,7 +688,7 @@ class Emulator:
                 else:
                     resp = self.api(h, method, path, query, body)
             except ApiError as e:
-                resp = error_resp(e.status, e.code, e.message, e.details, e.params, e.headers)
+                resp = error_resp(e.status, e.code, e.message, e.details, e.params, e.headers, e.extra)
             except Exception as e:  # a bug: answer 500, keep serving
                 import traceback
                 warn("internal error on %s %s: %s" % (method, path, e))
@@ -788,7 +791,9 @@ class Emulator:
                     ra = max(1, int(math.ceil(self.rl_times[0] + per - now)))
                     msg = "Rate limit exceeded the maximum. Retry the request in [%d] seconds" % ra
                     raise ApiError(429, "too.many.requests.retry.after", msg,
-                                   params={"limit": str(n)}, headers=[("Retry-After", str(ra))])
+                                   headers=[("Retry-After", str(ra))],
+                                   extra={"limit": {"key": "token.rate.per.window", "namespace": "platform.api",
+                                                    "value": n}})
                 self.rl_times.append(now)
         auth = h.headers.get("Authorization", "")
         if not auth:
@@ -924,7 +929,7 @@ class Emulator:
             r["conversationId"], r["id"], a["id"])
         return d
 
-    def rec_media_doc(self, r, fmt, status_only=False):
+    def rec_media_doc(self, r, fmt):
         """Recording document for the transcoding GETs: (status, doc)."""
         d = self.rec_doc(r)
         if r.get("media") not in ("audio", "screen") or not r.get("_clip"):
@@ -1637,12 +1642,14 @@ class Emulator:
                     rng = None
         if rng:
             m = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", rng)
+            if m and m.group(1) and m.group(2) and int(m.group(2)) < int(m.group(1)):
+                m = None  # syntactically invalid range: ignored (RFC 9110), full 200
             if m and (m.group(1) or m.group(2)):
                 a, b = m.group(1), m.group(2)
                 if a:
                     start = int(a)
                     end = min(int(b), size - 1) if b else size - 1
-                    ok = start < size and (not b or int(b) >= start)
+                    ok = start < size
                 else:
                     n = int(b)
                     start = max(0, size - n)

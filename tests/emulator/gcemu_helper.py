@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,10 +29,15 @@ class Emu:
 
     def start(self):
         args = [PYTHON, GCEMU, "--data", self.data] + self.extra
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # stderr goes to a file: a pipe nobody reads could fill up and block
+        self.errlog = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.errlog)
         line = self.proc.stdout.readline()
         if not line:
-            err = self.proc.stderr.read().decode(errors="replace")
+            self.proc.wait()
+            self.errlog.seek(0)
+            err = self.errlog.read().decode(errors="replace")
+            self.errlog.close()
             raise RuntimeError("gcemu did not start: %s" % err)
         self.info = json.loads(line)
         self.api = urllib.parse.urlsplit(self.info["api_url"])
@@ -53,7 +57,7 @@ class Emu:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.errlog.close()
         return self.proc.returncode
 
     def cleanup(self):

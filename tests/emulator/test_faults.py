@@ -174,6 +174,9 @@ class RateLimitTest(unittest.TestCase):
             ra = int(h["retry-after"])
             self.assertTrue(1 <= ra <= 2)
             self.assertEqual(js["message"], "Rate limit exceeded the maximum. Retry the request in [%d] seconds" % ra)
+            self.assertEqual(js["limit"]["value"], 5)
+            c = e.counters()["counts"]
+            self.assertEqual(c["GET /api/v2/recording/settings"], 6)
             time.sleep(ra + 0.1)
             self.assertEqual(e.get("recording/settings")[0], 200)
 

@@ -70,6 +70,10 @@ class MediaTest(unittest.TestCase):
         st, h, body = self.emu.media_get(url, {"Range": "bytes=%d-" % size})
         self.assertEqual(st, 416)
         self.assertEqual(h["content-range"], "bytes */%d" % size)
+        st, h, body = self.emu.media_get(url, {"Range": "bytes=9-3"})
+        self.assertEqual((st, len(body)), (200, size))
+        st, h, body = self.emu.media_get(url, {"Range": "bytes=0-1,5-6"})
+        self.assertEqual((st, len(body)), (200, size))
 
     def test_head(self):
         url = self.url()
@@ -158,6 +162,42 @@ class ExpiryTest(unittest.TestCase):
             st, h, body = e.media_get(url)
             self.assertEqual(st, 403)
             self.assertIn(b"expired", body)
+
+
+class TlsTest(unittest.TestCase):
+    def test_https(self):
+        import http.client
+        import os
+        import ssl
+        import tempfile
+        if not shutil.which("openssl"):
+            self.skipTest("openssl not installed")
+        d = tempfile.mkdtemp(prefix="gcemu-tls-")
+        try:
+            cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                            "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+                           check=True, capture_output=True)
+            with Emu("--transcode-ms", "0", "--media-seconds", "1", "--conversations", "2",
+                     "--user-recordings", "1", "--tls-cert", cert, "--tls-key", key) as e:
+                self.assertTrue(e.info["api_url"].startswith("https://"))
+                self.assertTrue(e.info["media_url"].startswith("https://"))
+                ctx = ssl.create_default_context(cafile=cert)
+                ctx.check_hostname = False
+                c = http.client.HTTPSConnection(e.api.hostname, e.api.port, context=ctx, timeout=10)
+                e._conns["api"] = c
+                cid, rid = audio_recording(e)
+                st, r, _ = e.get("conversations/%s/recordings/%s?formatId=WAV" % (cid, rid))
+                self.assertEqual(st, 200)
+                e._conns["media"] = http.client.HTTPSConnection(e.media.hostname, e.media.port,
+                                                                context=ctx, timeout=10)
+                st, h, body = e.media_get(r["mediaUris"]["0"]["mediaUri"])
+                self.assertEqual((st, len(body)), (200, int(h["content-length"])))
+                self.assertEqual(body[:4], b"RIFF")
+                st, h, body = e.media_get(r["mediaUris"]["0"]["mediaUri"], {"Range": "bytes=4-7"})
+                self.assertEqual((st, len(body)), (206, 4))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """State persistence across restarts, clean shutdown, bench and empty seeds."""
 
-import json
+import hashlib
 import os
 import shutil
 import signal
@@ -110,12 +110,11 @@ class SeedTest(unittest.TestCase):
             st, r, _ = e.get("conversations/%s/recordings/%s?formatId=WAV" % (lr["conversationId"], lr["recordingId"]))
             self.assertEqual(r["outputSizeInBytes"], 8 * 1024 * 1024)
             st, h, body = e.media_get(r["mediaUris"]["0"]["mediaUri"], {"Range": "bytes=-16"})
-            self.assertEqual((st, h["content-range"]), (206, "bytes %d-%d/%d" % (8 << 20 - 0) if False else
-                                                         "bytes %d-%d/%d" % ((8 << 20) - 16, (8 << 20) - 1, 8 << 20)))
+            size = 8 << 20
+            self.assertEqual((st, h["content-range"]), (206, "bytes %d-%d/%d" % (size - 16, size - 1, size)))
             st, h, body = e.media_get(r["mediaUris"]["0"]["mediaUri"])
             self.assertEqual(len(body), 8 << 20)
             _, m = e.control("GET", "media?kind=recording&id=%s&format=WAV" % lr["recordingId"])
-            import hashlib
             self.assertEqual(hashlib.sha256(body).hexdigest(), m["sha256"])
             self.assertEqual(len(s["small_recordings"]), 5)
             sr = s["small_recordings"][0]

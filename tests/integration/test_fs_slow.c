@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "emu.h"
@@ -49,7 +50,7 @@ static int setup_transcoding(void **state)
 static int setup_ready(void **state)
 {
     (void)state;
-    return start("0", NULL);
+    return start("0", "metadata_ttl=1");
 }
 
 static int teardown(void **state)
@@ -108,12 +109,36 @@ static void test_stall_etimedout(void **state)
                          cid), 0);
 }
 
+/* A new server version of cached media is seen after the TTL: the new
+ * bytes are served (never a mix of versions). */
+static void test_media_version_change(void **state)
+{
+    char body[400], p[600], want[65], got[65], src[512];
+    uint64_t size;
+
+    (void)state;
+    snprintf(p, sizeof p, "%s/conversations/%s/%s/media.webm", mnt.mnt, cid,
+             rid);
+    assert_int_equal(test_sha256_file(p, got), 0);
+    snprintf(body, sizeof body, "{\"kind\":\"media\",\"id\":\"%s\","
+             "\"format\":\"WEBM\"}", rid);
+    assert_int_equal(sh(10, "curl -sf -XPOST -d '%s' %s/mutate >/dev/null",
+                         body, emu.control_url), 0);
+    assert_int_equal(emu_media_file(&emu, "recording", rid, "WEBM", src,
+                                    sizeof src, want, &size), 0);
+    assert_string_not_equal(got, want);
+    sleep(2);
+    assert_int_equal(test_sha256_file(p, got), 0);
+    assert_string_equal(got, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest transcoding[] = {
         cmocka_unit_test(test_transcoding_eagain),
     };
     const struct CMUnitTest ready[] = {
+        cmocka_unit_test(test_media_version_change),
         cmocka_unit_test(test_stall_etimedout),
     };
     int rc = cmocka_run_group_tests(transcoding, setup_transcoding,
