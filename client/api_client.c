@@ -4,6 +4,7 @@
 #include "client_int.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -244,10 +245,11 @@ int api_url_is_loopback(const char *url)
         return 0;
     if (strcmp(o.host, "localhost") == 0 || strcmp(o.host, "[::1]") == 0)
         return 1;
-    unsigned a, b, c2, d;
-    char tail;
-    return sscanf(o.host, "%u.%u.%u.%u%c", &a, &b, &c2, &d, &tail) == 4 &&
-           a == 127 && b < 256 && c2 < 256 && d < 256;
+    /* strict dotted quad: "0127.0.0.1" (octal to the resolver, i.e.
+     * 87.0.0.1) or "127.0.0.1x" must not pass for loopback */
+    struct in_addr a4;
+    return inet_pton(AF_INET, o.host, &a4) == 1 &&
+           (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 static const char *const regions[] = {
@@ -344,7 +346,7 @@ int api_format_from_media_name(const char *name, enum api_format *out)
     return -1;
 }
 
-const char *api_ext_from_content_type(const char *ct)
+const char *api_ext_from_content_type(const char *content_type)
 {
     static const struct {
         const char *type, *ext;
@@ -356,6 +358,7 @@ const char *api_ext_from_content_type(const char *ct)
         {"application/zip", "zip"}, {"message/rfc822", "eml"},
         {"application/json", "json"},
     };
+    const char *ct = content_type;
     size_t n;
 
     if (!ct)
@@ -401,28 +404,43 @@ void api_media_clear(struct api_media *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* Strict decimal: at least one digit, no sign, no space, no overflow.
+ * *end is set past the digits. */
+static int parse_u64(const char *s, const char **end, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    for (; isdigit((unsigned char)*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    *end = s;
+    *v = x;
+    return 0;
+}
+
 int api_parse_content_range(const char *s, uint64_t *start, uint64_t *end,
                             int64_t *total)
 {
-    unsigned long long a, b, t;
-    int n = 0;
+    uint64_t a, b, t;
 
     if (!s || strncasecmp(s, "bytes ", 6) != 0)
         return -1;
     s += 6;
-    if (sscanf(s, "%llu-%llu/%n", &a, &b, &n) != 2 || n == 0 || a > b)
+    if (parse_u64(s, &s, &a) || *s++ != '-' || parse_u64(s, &s, &b) ||
+        *s++ != '/' || a > b)
         return -1;
+    if (strcmp(s, "*") == 0) {
+        t = 0;
+    } else if (parse_u64(s, &s, &t) || *s || t <= b || t > INT64_MAX) {
+        return -1;
+    }
     *start = a;
     *end = b;
-    if (strcmp(s + n, "*") == 0) {
-        *total = -1;
-        return 0;
-    }
-    char *e;
-    errno = 0;
-    t = strtoull(s + n, &e, 10);
-    if (e == s + n || *e || errno || t <= b || t > INT64_MAX)
-        return -1;
-    *total = (int64_t)t;
+    *total = t ? (int64_t)t : -1;
     return 0;
 }

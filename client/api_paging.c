@@ -143,12 +143,16 @@ enum api_rc api_append_pages(struct api_client *c, enum api_kind kind,
                              int last, struct api_list *out,
                              struct api_error *err)
 {
-    size_t n = (size_t)(last - first + 1);
-    char **bodies = calloc(n, sizeof(*bodies));
-    size_t *lens = calloc(n, sizeof(*lens));
+    char **bodies = NULL;
+    size_t *lens = NULL, n;
     struct dec_page pg;
     enum api_rc rc;
 
+    if (last < first)
+        return API_OK;
+    n = (size_t)last - (size_t)first + 1;
+    bodies = calloc(n, sizeof(*bodies));
+    lens = calloc(n, sizeof(*lens));
     if (!bodies || !lens) {
         rc = api_fail(err, API_ENOMEM, "out of memory");
         goto out;

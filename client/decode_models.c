@@ -17,7 +17,7 @@
 #define W(n, t, fl) {n, t, DEC_F_W | (fl), NULL, 0, 0, 0}
 #define WINT(n, fl, lo, hi) {n, DEC_T_INT, DEC_F_W | (fl), NULL, 0, lo, hi}
 #define WENUM(n, fl, e) {n, DEC_T_ENUM, DEC_F_W | (fl), e, 0, 0, 0}
-#define MODEL(name, fields, ro) {name, fields, sizeof(fields) / sizeof(fields[0]), ro}
+#define MODEL(name, fields, ro) {name, fields, sizeof(fields) / sizeof((fields)[0]), ro}
 
 static const struct dec_field recording_fields[] = {
     RO("id"), RO("name"), RO("conversationId"), RO("path"),

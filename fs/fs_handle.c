@@ -221,9 +221,13 @@ ssize_t fs_handle_read(struct fs_ctx *ctx, struct fs_handle *h, char *buf,
         atomic_fetch_add(&ctx->in_flight, 1);
         n = cache_obj_read(fs_mobj_obj(h->m), buf, size, (uint64_t)off);
         atomic_fetch_sub(&ctx->in_flight, 1);
-        if (n < 0)
-            log_warn("read %s at %lld: %s", h->path, (long long)off,
+        if (n < 0) {
+            char msg[FS_ERR_MAX];
+            snprintf(msg, sizeof msg, "read at %lld: %s", (long long)off,
                      strerror((int)-n));
+            log_warn("%s: %s", h->path, msg);
+            fs_node_set_error(ctx, h->path, msg);
+        }
         return n;
     }
     pthread_mutex_lock(&h->lk);

@@ -166,9 +166,12 @@ static int resolve(struct fs_ctx *ctx, const char *path,
     return 0;
 }
 
+/* Size from a fresh resolve (memory), else the API; when the API is
+ * unreachable, the size the disk cache recorded for the last version. */
 int fs_media_size(struct fs_ctx *ctx, const char *path, int64_t *size)
 {
     struct api_media m = {0};
+    struct fs_mres *r;
     struct mref mr;
     char *ver = NULL;
     uint64_t sz;
@@ -176,15 +179,23 @@ int fs_media_size(struct fs_ctx *ctx, const char *path, int64_t *size)
 
     if (rc)
         return rc;
-    if (!cache_obj_lookup(ctx->cache, mr.key, &ver, &sz)) {
-        free(ver);
-        *size = (int64_t)sz;
-        fs_node_set_size(ctx, path, *size);
+    pthread_mutex_lock(&ctx->lock);
+    r = mres_find(ctx, mr.key);
+    rc = r && r->valid_until > time(NULL) && r->m.size >= 0 ? 0 : 1;
+    if (!rc)
+        *size = r->m.size;
+    pthread_mutex_unlock(&ctx->lock);
+    if (!rc)
         return 0;
-    }
     rc = resolve(ctx, path, &mr, &m);
     if (!rc)
         *size = m.size >= 0 ? m.size : 0;
+    else if ((rc == -EIO || rc == -ETIMEDOUT) &&
+             !cache_obj_lookup(ctx->cache, mr.key, &ver, &sz)) {
+        *size = (int64_t)sz;
+        rc = 0;
+    }
+    free(ver);
     api_media_clear(&m);
     return rc;
 }

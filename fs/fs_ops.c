@@ -57,7 +57,7 @@ static int fs_getattr(const char *path, struct stat *st,
         char *s = fs_status_json(ctx, &len);
         a.size = s ? (int64_t)len : 0;
         free(s);
-    } else if (fs_type_is_media(a.type) && a.size < 0 && !a.scratch) {
+    } else if (fs_type_is_media(a.type) && !a.scratch) {
         rc = fs_media_size(ctx, path, &a.size);
         if (rc)
             return rc;

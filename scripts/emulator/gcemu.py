@@ -34,6 +34,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostile  # noqa: E402  (next to this file)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC_FILE = os.path.join(HERE, "spec", "recording-openapi.json")
 SPEC_CURRENT_FILE = os.path.join(HERE, "spec", "recording-openapi-current.json")
@@ -300,9 +303,17 @@ class Spec:
     # User requires version: artefacts of the 2017 spec, not enforced.
     NO_REQUIRED = {"Annotation", "User", "Endpoint"}
 
-    def validate(self, value, defname):
+    def validate(self, value, defname, base=None):
+        """Errors of a request body as (fieldName, errorCode, message).
+
+        base is the document the server currently returns for the target of
+        a PUT/PATCH (None for POST). A nested object or array item equal to
+        the server's own value at the same place is not validated again: a
+        real server accepts a document it just returned, even where the 2017
+        schema marks fields required deep inside (Queue.acwSettings...).
+        Changed nested objects and the top level are fully validated."""
         errs = []
-        self._obj(value, defname, "", errs)
+        self._obj(value, defname, "", errs, base)
         return errs
 
     def _props(self, name):
@@ -315,7 +326,9 @@ class Spec:
             props[k] = (v, "s17")
         return props, d1 or d2
 
-    def _obj(self, value, name, path, errs):
+    def _obj(self, value, name, path, errs, base=None):
+        if path and base is not None and value == base:
+            return  # unchanged: the server produced it
         if not isinstance(value, dict):
             errs.append((path or name, "invalid.value",
                          "Value for [%s] must be an object of type [%s]" % (path or "body", name)))
@@ -332,16 +345,18 @@ class Spec:
             if v is None:
                 continue
             schema, src = props[k]
-            self._val(v, schema, fp, errs, src)
+            self._val(v, schema, fp, errs, src, base.get(k) if isinstance(base, dict) else None)
         if name not in self.NO_REQUIRED:
             for r in d.get("required", []):
                 if value.get(r) is None:
                     fp = path + "." + r if path else r
                     errs.append((fp, "invalid.value", "Missing required field [%s]" % fp))
 
-    def _val(self, v, schema, path, errs, src="s17"):
+    def _val(self, v, schema, path, errs, src="s17", base=None):
+        if base is not None and v == base:
+            return  # unchanged: the server produced it
         if "$ref" in schema:
-            self._obj(v, schema["$ref"].split("/")[-1], path, errs)
+            self._obj(v, schema["$ref"].split("/")[-1], path, errs, base)
             return
         t = schema.get("type")
         bad = False
@@ -368,16 +383,19 @@ class Spec:
             if not isinstance(v, list):
                 bad = True
             else:
+                bl = base if isinstance(base, list) else []
                 for i, item in enumerate(v):
-                    if item is not None:
-                        self._val(item, schema.get("items", {}), "%s[%d]" % (path, i), errs, src)
+                    if item is not None and item not in bl:
+                        self._val(item, schema.get("items", {}), "%s[%d]" % (path, i), errs, src,
+                                  bl[i] if i < len(bl) else None)
         elif t == "object":
             if not isinstance(v, dict):
                 bad = True
             elif "additionalProperties" in schema:
                 for k, item in v.items():
                     if item is not None:
-                        self._val(item, schema["additionalProperties"], path + "." + k, errs, src)
+                        self._val(item, schema["additionalProperties"], path + "." + k, errs, src,
+                                  base.get(k) if isinstance(base, dict) else None)
         if bad:
             errs.append((path, "invalid.value", "Value for field [%s] must be of type [%s]" % (path, t)))
 
@@ -540,6 +558,9 @@ class Emulator:
         self._cache = {}
         self.media_url = ""
         self.api_url = ""
+        self.api_server = None
+        self.alt = None  # alternate host for redirect faults, started on demand
+        self.alt_url = ""
 
     # -- persistence ---------------------------------------------------------
     def path(self, *p):
@@ -653,75 +674,170 @@ class Emulator:
             tmpl, _ = self.spec.match(path)
             tmpl = tmpl or path
         keyname = "%s %s" % (method, tmpl)
+        if role == "alt":
+            keyname = "alt:" + keyname
         with self.lock:
             self.counts[keyname] += 1
             self.total += 1
-        fault = self.take_fault("%s %s" % (method, path))
-        resp = None
-        if fault:
-            if fault.get("latency_ms"):
-                time.sleep(fault["latency_ms"] / 1000.0)
-            if fault.get("status"):
-                st = int(fault["status"])
-                hdrs = []
-                code = {400: "bad.request", 401: "authentication.required", 403: "not.authorized",
-                        404: "not.found", 408: "client.timeout", 409: "request.conflict",
-                        413: "request.entity.too.large", 429: "too.many.requests.retry.after",
-                        500: "internal.server.error", 502: "bad.gateway", 503: "service.unavailable",
-                        504: "request.timeout"}.get(st, "fault.injected")
-                msg = "Injected fault"
-                if st == 429:
-                    ra = int(fault.get("retry_after", 1))
-                    hdrs.append(("Retry-After", str(ra)))
-                    msg = "Rate limit exceeded the maximum. Retry the request in [%d] seconds" % ra
-                elif fault.get("retry_after") is not None:
-                    hdrs.append(("Retry-After", str(int(fault["retry_after"]))))
-                resp = error_resp(st, code, msg, headers=hdrs)
-            elif fault.get("malformed"):
-                resp = Resp(200, b'{"entities": [{"id": "tru')
+        # the alternate host is never faulted, so a redirect cannot loop
+        fault = self.take_fault("%s %s" % (method, path)) if role != "alt" else None
+        if fault and fault.get("latency_ms"):
+            time.sleep(fault["latency_ms"] / 1000.0)
+        resp = self.fault_resp(fault, h, method, path) if fault else None
+        if fault and fault.get("hostile") == "huge_body":
+            self.log_request(h, method, path, query, 200)
+            self.send_huge(h, fault, head=(method == "HEAD"))
+            return
         if resp is None:
-            try:
-                if role == "media":
-                    resp = self.media(h, method, path, query)
-                elif path == "/oauth/token":
-                    resp = self.login(h, method, body)
-                else:
-                    resp = self.api(h, method, path, query, body)
-            except ApiError as e:
-                resp = error_resp(e.status, e.code, e.message, e.details, e.params, e.headers, e.extra)
-            except Exception as e:  # a bug: answer 500, keep serving
-                import traceback
-                warn("internal error on %s %s: %s" % (method, path, e))
-                traceback.print_exc(file=sys.stderr)
-                resp = error_resp(500, "internal.server.error", "The server encountered an internal error")
-        with self.lock:
-            self.reqlog.append({"method": method, "path": path, "query": query,
-                                "status": resp.status, "range": h.headers.get("Range"),
-                                "authorization": bool(h.headers.get("Authorization")),
-                                "t": time.time()})
+            kind = fault.get("hostile") if fault else None
+            pn = ps = None
+            if kind == "endless_paging":
+                pn, ps = hostile.paging_of(query, body if method == "POST" else b"")
+                query, body = hostile.first_page(query, body if method == "POST" else b"")
+            resp = self.answer(h, role, method, path, query, body)
+            if kind in ("bad_ids", "endless_paging"):
+                resp = self.rewrite_json(resp, kind, fault, path, query, pn, ps)
+        self.log_request(h, method, path, query, resp.status)
         self.send(h, resp, fault, head=(method == "HEAD"))
 
+    def log_request(self, h, method, path, query, status):
+        with self.lock:
+            self.reqlog.append({"method": method, "path": path, "query": query,
+                                "status": status, "range": h.headers.get("Range"),
+                                "authorization": bool(h.headers.get("Authorization")),
+                                "server": h.server.role, "t": time.time()})
+
+    def answer(self, h, role, method, path, query, body):
+        """The normal (unfaulted) answer of a request."""
+        try:
+            if role == "media":
+                return self.media(h, method, path, query)
+            if path == "/oauth/token":
+                return self.login(h, method, body)
+            return self.api(h, method, path, query, body)
+        except ApiError as e:
+            return error_resp(e.status, e.code, e.message, e.details, e.params, e.headers, e.extra)
+        except Exception as e:  # a bug: answer 500, keep serving
+            import traceback
+            warn("internal error on %s %s: %s" % (method, path, e))
+            traceback.print_exc(file=sys.stderr)
+            return error_resp(500, "internal.server.error", "The server encountered an internal error")
+
+    ERROR_CODES = {400: "bad.request", 401: "authentication.required", 403: "not.authorized",
+                   404: "not.found", 408: "client.timeout", 409: "request.conflict",
+                   413: "request.entity.too.large", 429: "too.many.requests.retry.after",
+                   500: "internal.server.error", 502: "bad.gateway", 503: "service.unavailable",
+                   504: "request.timeout"}
+
+    def fault_resp(self, fault, h, method, path):
+        """The answer a fault replaces the normal one with, or None when the
+        normal answer is to be sent (possibly rewritten or mangled in send)."""
+        if fault.get("status"):
+            st = int(fault["status"])
+            hdrs = []
+            code = self.ERROR_CODES.get(st, "fault.injected")
+            msg = "Injected fault"
+            if st == 429:
+                ra = int(fault.get("retry_after", 1))
+                hdrs.append(("Retry-After", str(ra)))
+                msg = "Rate limit exceeded the maximum. Retry the request in [%d] seconds" % ra
+            elif fault.get("retry_after") is not None:
+                hdrs.append(("Retry-After", str(int(fault["retry_after"]))))
+            return error_resp(st, code, msg, headers=hdrs)
+        if fault.get("malformed"):
+            return Resp(200, b'{"entities": [{"id": "tru')
+        kind = fault.get("hostile")
+        if kind == "redirect":
+            loc = fault.get("location")
+            if not loc:
+                base = self.media_url if fault.get("to") == "media" else self.alt_server()
+                loc = base + h.path
+            return Resp(int(fault.get("status", 302)), b"", ctype=None, headers=[("Location", loc)])
+        if kind == "gzip_bomb" and hostile.accepts_gzip(h.headers):
+            return Resp(200, hostile.gzip_bomb(fault.get("size")),
+                        headers=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
+        return None
+
+    def rewrite_json(self, resp, kind, fault, path, query, pn, ps):
+        """bad_ids / endless_paging: rewrite a 200 JSON answer."""
+        if resp.status != 200 or resp.file or not resp.body or "json" not in (resp.ctype or ""):
+            return resp
+        try:
+            obj = json.loads(resp.body)
+        except ValueError:
+            return resp
+        if kind == "bad_ids":
+            obj = hostile.bad_ids(obj, fault)
+        else:
+            obj = hostile.endless(obj, path, query, pn, ps, fault)
+        return json_resp(200, obj, resp.headers)
+
+    def send_huge(self, h, fault, head=False):
+        size = hostile.huge_size(fault)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        if fault.get("no_length"):
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        else:
+            h.send_header("Content-Length", str(size))
+        h.end_headers()
+        if not head:
+            hostile.stream_huge(h.wfile, size)
+
+    def alt_server(self):
+        """URL of the alternate host (another loopback address, same API),
+        started on first use: the target of redirect faults."""
+        with self.lock:
+            if self.alt is None:
+                host = self.api_server.server_address[0]
+                cands = ["127.0.0.3" if host == "127.0.0.2" else "127.0.0.2", host]
+                for cand in cands:
+                    try:
+                        srv = Server((cand, 0), self, "alt", self.api_server.sslctx)
+                        break
+                    except OSError:
+                        continue
+                threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
+                                 daemon=True).start()
+                self.alt = srv
+                self.alt_url = self.url_of(srv)
+            return self.alt_url
+
+    def url_of(self, srv):
+        h, p = srv.server_address[:2]
+        if ":" in h:
+            h = "[%s]" % h
+        return "%s://%s:%d" % ("https" if srv.sslctx else "http", h, p)
+
     def send(self, h, resp, fault, head=False):
+        fault = fault or {}
+        lie = fault.get("direction", "short") if fault.get("hostile") == "content_length_lie" else None
+        claimed = resp.length
+        if lie == "short":
+            claimed = resp.length // 2
+        elif lie == "long":
+            claimed = resp.length * 2 + 1
         h.send_response(resp.status)
         if resp.ctype and (resp.length or resp.status not in (202, 204)):
             h.send_header("Content-Type", resp.ctype)
         for k, v in resp.headers:
             h.send_header(k, v)
         if resp.status != 204 and resp.status != 304:
-            h.send_header("Content-Length", str(resp.length))
-        if fault and (fault.get("truncate") or fault.get("reset_after_bytes") is not None):
+            h.send_header("Content-Length", str(claimed))
+        if fault.get("truncate") or fault.get("reset_after_bytes") is not None:
             h.send_header("Connection", "close")
         h.end_headers()
-        if fault and fault.get("stall_ms"):
+        if fault.get("stall_ms"):
             time.sleep(fault["stall_ms"] / 1000.0)
         if head or resp.status in (204, 304):
             return
         limit = resp.length
         mode = None
-        if fault and fault.get("reset_after_bytes") is not None:
+        if fault.get("reset_after_bytes") is not None:
             limit = min(limit, int(fault["reset_after_bytes"]))
             mode = "reset"
-        elif fault and fault.get("truncate"):
+        elif fault.get("truncate"):
             limit = resp.length // 2 if resp.length > 1 else 0
             mode = "truncate"
         if resp.file:
@@ -821,7 +937,7 @@ class Emulator:
                     data = json.loads(body)
                 except ValueError as e:
                     raise ApiError(400, "bad.request", "Request contains invalid JSON: %s" % e)
-                errs = self.spec.validate(data, bdef)
+                errs = self.spec.validate(data, bdef, self.baseline(method, tmpl, path))
                 if errs:
                     raise ApiError(400, errs[0][1], errs[0][2],
                                    details=[{"errorCode": c, "fieldName": fld} for fld, c, _ in errs])
@@ -830,6 +946,33 @@ class Emulator:
         fn = getattr(self, "op_" + re.sub(r"\W+", "_", method + tmpl[len("/api/v2"):]).strip("_"))
         with self.lock:
             return fn(params, q, data, h)
+
+    def baseline(self, method, tmpl, path):
+        """For PUT/PATCH: the document the server returns for the target now
+        (no side effects), or None. See Spec.validate."""
+        if method not in ("PUT", "PATCH"):
+            return None
+        _, p = self.spec.match(path)
+        col = self.state
+        with self.lock:
+            if tmpl.endswith("/mediaretentionpolicies/{policyId}"):
+                d = col["policies"].get(p["policyId"])
+                return self.pol_doc(d) if d else None
+            if tmpl.endswith("/userrecordings/{recordingId}"):
+                d = col["userrecordings"].get(p["recordingId"])
+                return self.ur_doc(d) if d else None
+            if tmpl.endswith("/recordings/{recordingId}"):
+                d = col["recordings"].get(p["recordingId"])
+                return self.rec_doc(d) if d else None
+            if tmpl.endswith("/annotations/{annotationId}"):
+                d = col["recordings"].get(p["recordingId"])
+                for a in (d or {}).get("_annotations", []):
+                    if a.get("id") == p["annotationId"]:
+                        return self.ann_doc(d, a)
+            if tmpl.endswith("/localkeys/settings/{settingsId}"):
+                d = col["localkeys"].get(p["settingsId"])
+                return self.lk_doc(d) if d else None
+        return None
 
     def parse_query(self, method, tmpl, query):
         raw = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -1689,6 +1832,10 @@ class Emulator:
                         rx = re.compile(f["match"])
                     except re.error as e:
                         return json_resp(400, {"error": "bad regex: %s" % e})
+                    if f.get("hostile") is not None:
+                        bad = hostile.check(f)
+                        if bad:
+                            return json_resp(400, {"error": bad})
                     self.fault_seq += 1
                     f = dict(f)
                     f["rx"] = rx
@@ -1696,7 +1843,10 @@ class Emulator:
                     f["id"] = "f%d" % self.fault_seq
                     self.faults.append(f)
                     ids.append(f["id"])
-                return json_resp(200, {"id": ids[0] if len(ids) == 1 else ids, "ids": ids})
+                out = {"id": ids[0] if len(ids) == 1 else ids, "ids": ids}
+                if any(f.get("hostile") == "redirect" for f in items):
+                    out["alt_url"] = self.alt_server()
+                return json_resp(200, out)
             if sub == "/faults" and method == "GET":
                 return json_resp(200, [{k: v for k, v in f.items() if k != "rx"} for f in self.faults])
             if sub == "/faults" and method == "DELETE":
@@ -1816,6 +1966,13 @@ UR_NAMES = ["Voicemail from +1 317 555 0142", "Team huddle notes", "Customer cal
             "Escalation summary - ticket 48213", "Voicemail from Dana Whitfield", "Training: de-escalation tips",
             "Follow-up for Acme Corp renewal", "Voicemail from +44 20 7946 0958", "Shift handover",
             "Quality review feedback", "Voicemail from Pharmacy Services", "Reminder: update CRM notes"]
+# complete against the 2017 Queue schema (acwSettings, mediaSettings and
+# skillEvaluationMethod are marked required there)
+CLAIMS_QUEUE = {"id": uid("queue", "Claims"), "name": "Claims",
+                "acwSettings": {"wrapupPrompt": "OPTIONAL"},
+                "mediaSettings": {"CALL": {"alertingTimeoutSeconds": 8,
+                                           "serviceLevel": {"percentage": 0.8, "durationMs": 20000}}},
+                "skillEvaluationMethod": "BEST"}
 ANN_SAMPLES = [("Customer hold", "Hold", "Agent placed the customer on hold to check the account."),
                ("Escalation", "Manual", "Customer asked for a supervisor; escalated per policy."),
                ("Compliance disclosure", "Manual", "Recording disclosure read at the start of the call."),
@@ -2033,7 +2190,7 @@ class Seeder:
                 "createdDate": t, "modifiedDate": t,
                 "mediaPolicies": {"callPolicy": {"actions": actions, "conditions": {"directions": ["INBOUND", "OUTBOUND"]}}}
                 if i != 1 else {"chatPolicy": {"actions": actions, "conditions": {}}},
-                "conditions": {"forQueues": [{"id": uid("queue", "Claims"), "name": "Claims"}]} if i == 2 else {},
+                "conditions": {"forQueues": [CLAIMS_QUEUE]} if i == 2 else {},
                 "actions": actions}
         for i in range(2):
             kid = uid("key", i)
@@ -2201,13 +2358,9 @@ def main(argv=None):
     mhost, mport = parse_listen(args.media_listen) if args.media_listen else (host, 0)
     med = Server((mhost, mport), emu, "media", sslctx)
 
-    def url(srv):
-        h, p = srv.server_address[:2]
-        if ":" in h:
-            h = "[%s]" % h
-        return "%s://%s:%d" % (scheme, h, p)
-    emu.api_url = url(api)
-    emu.media_url = url(med)
+    emu.api_server = api
+    emu.api_url = emu.url_of(api)
+    emu.media_url = emu.url_of(med)
 
     stop = threading.Event()
 
@@ -2227,7 +2380,7 @@ def main(argv=None):
     while not stop.wait(1.0):
         pass
     log("shutting down")
-    for s in (api, med):
+    for s in (api, med) + ((emu.alt,) if emu.alt else ()):
         s.shutdown()
         s.server_close()
     with emu.lock:

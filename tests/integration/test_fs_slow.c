@@ -113,7 +113,7 @@ static void test_stall_etimedout(void **state)
  * bytes are served (never a mix of versions). */
 static void test_media_version_change(void **state)
 {
-    char body[400], p[600], want[65], got[65], src[512];
+    char body[400], p[1024], want[65], got[65], src[512];
     uint64_t size;
 
     (void)state;

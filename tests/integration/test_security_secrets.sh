@@ -34,7 +34,7 @@ cleanup() {
     [ -n "$RPID" ] && kill "$RPID" 2>/dev/null
     [ -n "$EPID" ] && kill "$EPID" 2>/dev/null
     wait 2>/dev/null
-    rm -rf "$T"
+    [ -n "${RECFS_TEST_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 
