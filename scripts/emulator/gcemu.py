@@ -561,6 +561,10 @@ class Emulator:
         self.api_server = None
         self.alt = None  # alternate host for redirect faults, started on demand
         self.alt_url = ""
+        self.seq = 0  # last journal sequence number
+        self.jfd = None
+        self.jsize = 0
+        self.jcolls = set()
 
     # -- persistence ---------------------------------------------------------
     def path(self, *p):
@@ -571,12 +575,16 @@ class Emulator:
         os.makedirs(self.path("media", "pool"), exist_ok=True)
         os.makedirs(self.path("media", "custom"), exist_ok=True)
         if os.path.exists(self.path("state", "meta.json")):
+            marks = {}
             for c in COLLECTIONS:
                 try:
                     with open(self.path("state", c + ".json")) as f:
                         self.state[c] = json.load(f)
                 except FileNotFoundError:
                     self.state[c] = {}
+                marks[c] = self.state[c].pop("__seq__", 0)
+            self.seq = max(marks.values())
+            self.replay_journal(marks)
             log("loaded state from", self.data)
             return
         t0 = time.time()
@@ -599,15 +607,85 @@ class Emulator:
         self._cache[ck] = (self.ver, items)
         return items
 
+    # Persistence: a change is on disk (page cache: it survives kill -9, not
+    # a power cut) before its response is sent. save() rewrites whole
+    # collection files atomically; save_docs() appends single documents to
+    # state/journal.log instead, which is O(document). Each collection file
+    # records the journal sequence number it includes ("__seq__"), so
+    # replaying the journal at load only applies newer entries. The journal
+    # is folded into the files when it grows past JOURNAL_MAX, at load and at
+    # shutdown. Callers hold self.lock.
+    JOURNAL_MAX = 16 << 20
+
     def save(self, *names):
         self.ver += 1
         for name in names:
             p = self.path("state", name + ".json")
             tmp = p + ".tmp.%d.%d" % (os.getpid(), threading.get_ident())
             text = json.dumps(self.state.get(name, {}), separators=(",", ":"))  # C encoder
+            if self.seq:
+                text = text[:-1] + ("," if len(text) > 2 else "") + '"__seq__":%d}' % self.seq
             with open(tmp, "w") as f:
                 f.write(text)
             os.replace(tmp, p)
+
+    def save_docs(self, coll, *keys):
+        """Persist the current value of documents keys of coll (a key no
+        longer in the collection is recorded as deleted)."""
+        self.ver += 1
+        out = []
+        for k in keys:
+            self.seq += 1
+            out.append(json.dumps({"s": self.seq, "c": coll, "k": k, "v": self.state[coll].get(k)},
+                                  separators=(",", ":")) + "\n")
+        data = "".join(out).encode()
+        if self.jfd is None:
+            self.jfd = os.open(self.path("state", "journal.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.jfd, view):]
+        self.jsize += len(data)
+        self.jcolls.add(coll)
+        if self.jsize > self.JOURNAL_MAX:
+            self.compact()
+
+    def compact(self):
+        """Fold the journal into the collection files and remove it."""
+        if self.jcolls:
+            self.save(*sorted(self.jcolls))
+        if self.jfd is not None:
+            os.close(self.jfd)
+            self.jfd = None
+        try:
+            os.unlink(self.path("state", "journal.log"))
+        except FileNotFoundError:
+            pass
+        self.jsize = 0
+        self.jcolls = set()
+
+    def replay_journal(self, marks):
+        """Apply the journal entries newer than each collection file; a torn
+        last line (killed mid-append, never acknowledged) is ignored."""
+        try:
+            f = open(self.path("state", "journal.log"), "rb")
+        except FileNotFoundError:
+            return
+        with f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                    seq, coll, key, val = e["s"], e["c"], e["k"], e["v"]
+                except (ValueError, KeyError, TypeError):
+                    break
+                self.seq = max(self.seq, seq)
+                if coll not in self.state or seq <= marks.get(coll, 0):
+                    continue
+                if val is None:
+                    self.state[coll].pop(key, None)
+                else:
+                    self.state[coll][key] = val
+                self.jcolls.add(coll)
+        self.compact()
 
     # -- media ---------------------------------------------------------------
     def owner(self, kind, oid):
@@ -732,6 +810,16 @@ class Emulator:
     def fault_resp(self, fault, h, method, path):
         """The answer a fault replaces the normal one with, or None when the
         normal answer is to be sent (possibly rewritten or mangled in send)."""
+        kind = fault.get("hostile")
+        if kind == "redirect":  # its "status" is the redirect's
+            loc = fault.get("location")
+            if not loc:
+                base = self.media_url if fault.get("to") == "media" else self.alt_server()
+                loc = base + h.path
+            return Resp(int(fault.get("status", 302)), b"", ctype=None, headers=[("Location", loc)])
+        if kind == "gzip_bomb" and hostile.accepts_gzip(h.headers):
+            return Resp(200, hostile.gzip_bomb(fault.get("size")),
+                        headers=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
         if fault.get("status"):
             st = int(fault["status"])
             hdrs = []
@@ -746,16 +834,6 @@ class Emulator:
             return error_resp(st, code, msg, headers=hdrs)
         if fault.get("malformed"):
             return Resp(200, b'{"entities": [{"id": "tru')
-        kind = fault.get("hostile")
-        if kind == "redirect":
-            loc = fault.get("location")
-            if not loc:
-                base = self.media_url if fault.get("to") == "media" else self.alt_server()
-                loc = base + h.path
-            return Resp(int(fault.get("status", 302)), b"", ctype=None, headers=[("Location", loc)])
-        if kind == "gzip_bomb" and hostile.accepts_gzip(h.headers):
-            return Resp(200, hostile.gzip_bomb(fault.get("size")),
-                        headers=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
         return None
 
     def rewrite_json(self, resp, kind, fault, path, query, pn, ps):
@@ -1160,7 +1238,7 @@ class Emulator:
             r["archiveMedium"] = "CLOUDARCHIVE"
         else:
             r.pop("archiveMedium", None)
-        self.save("recordings")
+        self.save_docs("recordings", r["id"])
         return json_resp(200, self.rec_doc(r))
 
     def op_GET_conversations_conversationId_recordingmetadata(self, p, q, data, h):
@@ -1213,7 +1291,7 @@ class Emulator:
         a.setdefault("customerScoreModifier", "0")
         a["user"] = dict(API_USER)
         r.setdefault("_annotations", []).append(a)
-        self.save("recordings")
+        self.save_docs("recordings", r["id"])
         return json_resp(200, self.ann_doc(r, a))
 
     def op_GET_conversations_conversationId_recordings_recordingId_annotations_annotationId(self, p, q, data, h):
@@ -1234,14 +1312,14 @@ class Emulator:
                         a.pop(k, None)
                 else:
                     a[k] = data[k]
-        self.save("recordings")
+        self.save_docs("recordings", r["id"])
         return json_resp(200, self.ann_doc(r, a))
 
     def op_DELETE_conversations_conversationId_recordings_recordingId_annotations_annotationId(self, p, q, data, h):
         r = self.rec(p["conversationId"], p["recordingId"])
         a = self.ann(r, p["annotationId"])
         r["_annotations"].remove(a)
-        self.save("recordings")
+        self.save_docs("recordings", r["id"])
         return Resp(204, b"", ctype=None)
 
     # ---------------------------------------------------------------- local keys
@@ -1634,13 +1712,13 @@ class Emulator:
                 changed = True
         if changed:
             u["dateModified"] = iso(time.time())
-            self.save("userrecordings")
+            self.save_docs("userrecordings", u["id"])
         return json_resp(200, self.ur_doc(u))
 
     def op_DELETE_userrecordings_recordingId(self, p, q, data, h):
         self.ur(p["recordingId"])
         del self.state["userrecordings"][p["recordingId"]]
-        self.save("userrecordings")
+        self.save_docs("userrecordings", p["recordingId"])
         return Resp(202, b"", ctype=None)
 
     def op_GET_userrecordings_recordingId_media(self, p, q, data, h):
@@ -1844,7 +1922,8 @@ class Emulator:
                     self.faults.append(f)
                     ids.append(f["id"])
                 out = {"id": ids[0] if len(ids) == 1 else ids, "ids": ids}
-                if any(f.get("hostile") == "redirect" for f in items):
+                if any(f.get("hostile") == "redirect" and f.get("to") != "media" and not f.get("location")
+                       for f in items):
                     out["alt_url"] = self.alt_server()
                 return json_resp(200, out)
             if sub == "/faults" and method == "GET":
@@ -1901,17 +1980,18 @@ class Emulator:
         if kind not in MUTATE_KINDS:
             return json_resp(400, {"error": "unknown kind %r" % kind})
         coll, mod = MUTATE_KINDS[kind]
-        doc = self.state[coll].get(d.get("id"))
+        key = d.get("id")
+        doc = self.state[coll].get(key)
         if doc is None:
-            return json_resp(404, {"error": "no %s %r" % (kind, d.get("id"))})
+            return json_resp(404, {"error": "no %s %r" % (kind, key)})
         if d.get("delete"):
-            del self.state[coll][doc["id"]]
+            del self.state[coll][key]
             if kind == "recording":
                 c = self.state["conversations"].get(doc.get("conversationId"))
                 if c and doc["id"] in c.get("recordings", []):
                     c["recordings"].remove(doc["id"])
-                    self.save("conversations")
-            self.save(coll)
+                    self.save_docs("conversations", doc["conversationId"])
+            self.save_docs(coll, key)
             return json_resp(200, {"deleted": doc["id"]})
         for k, v in (d.get("set") or {}).items():
             if v is None:
@@ -1920,7 +2000,7 @@ class Emulator:
                 doc[k] = v
         if mod:
             doc[mod] = iso(max(time.time(), (parse_iso(doc.get(mod)) or 0) + 0.001))
-        self.save(coll)
+        self.save_docs(coll, key)
         return json_resp(200, {k: v for k, v in doc.items() if not k.startswith("_")})
 
     def mutate_media(self, d):
@@ -2309,6 +2389,32 @@ class Seeder:
 # main
 
 
+def selfsigned_cert(tls_dir):
+    """(cert, key) paths of a self-signed certificate for the loopback hosts
+    in tls_dir, made with the openssl command line. An existing one is reused
+    while it is valid for at least another hour (restarts keep the CA file)."""
+    cert, key = os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem")
+    if not shutil.which("openssl"):
+        raise RuntimeError("the openssl command is not installed")
+    if os.path.exists(cert) and os.path.exists(key):
+        r = subprocess.run(["openssl", "x509", "-checkend", "3600", "-noout", "-in", cert],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            return cert, key
+    os.makedirs(tls_dir, exist_ok=True)
+    tmp_c, tmp_k = cert + ".tmp", key + ".tmp"
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
+                        "-keyout", tmp_k, "-out", tmp_c, "-days", "30", "-subj", "/CN=gcemu",
+                        "-addext", "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:::1,DNS:localhost",
+                        "-addext", "basicConstraints=critical,CA:TRUE"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError("openssl failed: " + r.stderr.decode(errors="replace").strip())
+    os.replace(tmp_k, key)
+    os.replace(tmp_c, cert)
+    return cert, key
+
+
 def parse_listen(s):
     host, _, port = s.rpartition(":")
     return (host or "127.0.0.1"), int(port or 0)
@@ -2335,6 +2441,8 @@ def main(argv=None):
     ap.add_argument("--client-secret", default="recfs-demo-secret")
     ap.add_argument("--tls-cert", default=None)
     ap.add_argument("--tls-key", default=None)
+    ap.add_argument("--tls-selfsigned", action="store_true",
+                    help="serve HTTPS with a self-signed cert made (openssl) into DIR/tls; prints ca_file")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
@@ -2348,11 +2456,16 @@ def main(argv=None):
     emu.load_or_seed()
 
     sslctx = None
-    scheme = "http"
+    ca_file = None
+    if args.tls_selfsigned:
+        try:
+            args.tls_cert, args.tls_key = selfsigned_cert(emu.path("tls"))
+        except (OSError, RuntimeError) as e:
+            ap.error("--tls-selfsigned: %s" % e)
+        ca_file = args.tls_cert
     if args.tls_cert:
         sslctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         sslctx.load_cert_chain(args.tls_cert, args.tls_key)
-        scheme = "https"
     host, port = parse_listen(args.listen)
     api = Server((host, port), emu, "api", sslctx)
     mhost, mport = parse_listen(args.media_listen) if args.media_listen else (host, 0)
@@ -2373,9 +2486,12 @@ def main(argv=None):
                for s in (api, med)]
     for t in threads:
         t.start()
-    sys.stdout.write(json.dumps({"api_url": emu.api_url, "login_url": emu.api_url, "media_url": emu.media_url,
-                                 "control_url": emu.api_url + "/__control",
-                                 "client_id": args.client_id, "client_secret": args.client_secret}) + "\n")
+    info = {"api_url": emu.api_url, "login_url": emu.api_url, "media_url": emu.media_url,
+            "control_url": emu.api_url + "/__control",
+            "client_id": args.client_id, "client_secret": args.client_secret}
+    if ca_file:
+        info["ca_file"] = ca_file
+    sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     while not stop.wait(1.0):
         pass
@@ -2384,7 +2500,7 @@ def main(argv=None):
         s.shutdown()
         s.server_close()
     with emu.lock:
-        pass
+        emu.compact()
     return 0
 
 

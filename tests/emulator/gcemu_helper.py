@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -76,9 +77,23 @@ class Emu:
         c = self._conns.get(which)
         if c is None:
             u = self.api if which == "api" else self.media
-            c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            if u.scheme == "https":
+                c = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=self.tls_context())
+            else:
+                c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
             self._conns[which] = c
         return c
+
+    def tls_context(self):
+        """Verifies against the --tls-selfsigned CA file when there is one;
+        otherwise (--tls-cert) does not verify."""
+        ca = self.info.get("ca_file")
+        if ca:
+            return ssl.create_default_context(cafile=ca)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
     def raw(self, method, path, body=None, headers=None, which="api"):
         """-> (status, headers dict (lower-case), body bytes). Reconnects once."""

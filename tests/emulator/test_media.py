@@ -199,6 +199,50 @@ class TlsTest(unittest.TestCase):
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
+    def test_selfsigned(self):
+        import http.client
+        import os
+        import ssl
+        import urllib.parse
+        if not shutil.which("openssl"):
+            self.skipTest("openssl not installed")
+        with Emu("--transcode-ms", "0", "--media-seconds", "1", "--conversations", "2",
+                 "--user-recordings", "1", "--tls-selfsigned") as e:
+            ca = e.info["ca_file"]
+            self.assertTrue(os.path.isfile(ca))
+            self.assertEqual(os.path.dirname(ca), os.path.join(e.data, "tls"))
+            self.assertTrue(e.info["api_url"].startswith("https://"))
+            # verified: CA file and host name (IP SAN); control and API
+            cid, rid = audio_recording(e)
+            st, r, _ = e.get("conversations/%s/recordings/%s?formatId=WAV" % (cid, rid))
+            self.assertEqual(st, 200)
+            url = r["mediaUris"]["0"]["mediaUri"]
+            self.assertTrue(url.startswith("https://127.0.0.1:"))
+            st, h, body = e.media_get(url, {"Range": "bytes=0-3"})
+            self.assertEqual((st, body), (206, b"RIFF"))
+            # the redirect target host is covered by the certificate too
+            st, js = e.control("POST", "faults", {"match": "summary", "hostile": "redirect"})
+            alt = urllib.parse.urlsplit(js["alt_url"])
+            self.assertEqual(alt.scheme, "https")
+            c = http.client.HTTPSConnection(alt.hostname, alt.port, timeout=10,
+                                            context=ssl.create_default_context(cafile=ca))
+            c.request("GET", "/api/v2/userrecordings/summary")
+            self.assertEqual(c.getresponse().status, 401)
+            c.close()
+            if shutil.which("curl"):
+                out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca,
+                                      e.info["api_url"] + "/api/v2/userrecordings"],
+                                     capture_output=True, text=True, timeout=20)
+                self.assertEqual(out.stdout, "401", out.stderr)
+            with open(ca) as f:
+                pem = f.read()
+            e.stop()
+            e.start()  # a restart reuses the certificate
+            self.assertEqual(e.info["ca_file"], ca)
+            with open(ca) as f:
+                self.assertEqual(f.read(), pem)
+            self.assertEqual(e.get("userrecordings/summary")[0], 200)
+
 
 if __name__ == "__main__":
     unittest.main()

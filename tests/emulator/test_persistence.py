@@ -1,6 +1,7 @@
 """State persistence across restarts, clean shutdown, bench and empty seeds."""
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -56,6 +57,57 @@ class PersistenceTest(unittest.TestCase):
                 self.assertEqual(len(body), m2["size"])
             finally:
                 self.assertEqual(e.stop(signal.SIGINT), 0)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+    def test_kill9_keeps_acknowledged_changes(self):
+        """Journaled single-document changes survive SIGKILL; a stale or torn
+        journal entry is ignored; a clean stop folds the journal away."""
+        data = tempfile.mkdtemp(prefix="gcemu-persist-")
+        journal = os.path.join(data, "state", "journal.log")
+        try:
+            e = Emu("--transcode-ms", "0", "--media-seconds", "1", "--conversations", "3",
+                    "--user-recordings", "4", data=data)
+            s1 = e.state()
+            u1, u2 = s1["userrecordings"][:2]
+            st, u, _ = e.call("PUT", "userrecordings/" + u1, {"name": "After kill", "read": True})
+            self.assertEqual(st, 200)
+            self.assertEqual(e.call("DELETE", "userrecordings/" + u2)[0], 202)
+            cid = [c for c, r in s1["conversations"].items() if r][0]
+            rid = s1["conversations"][cid][0]
+            st, ann, _ = e.call("POST", "conversations/%s/recordings/%s/annotations" % (cid, rid),
+                                {"name": "kept", "location": 5})
+            self.assertEqual(st, 200)
+            e.control("POST", "mutate", {"kind": "userrecording", "id": s1["userrecordings"][2],
+                                         "set": {"name": "Mutated"}})
+            self.assertTrue(os.path.getsize(journal) > 0)
+            e.stop(signal.SIGKILL)
+
+            e.start()
+            self.assertFalse(os.path.exists(journal))  # folded in at load
+            self.assertEqual(e.get("userrecordings/" + u1)[1]["name"], "After kill")
+            self.assertEqual(e.get("userrecordings/" + u2)[0], 404)
+            self.assertEqual(e.get("userrecordings/" + s1["userrecordings"][2])[1]["name"], "Mutated")
+            anns = e.get("conversations/%s/recordings/%s/annotations" % (cid, rid))[1]
+            self.assertIn(ann["id"], [a["id"] for a in anns])
+            self.assertEqual(e.get("userrecordings/summary")[1]["totalCount"], 3)
+            self.assertEqual(e.stop(signal.SIGTERM), 0)
+            self.assertFalse(os.path.exists(journal))
+
+            # an entry older than the collection file, then a torn line
+            stale = {"s": 1, "c": "userrecordings", "k": u1, "v": {"id": u1, "name": "STALE"}}
+            with open(journal, "w") as f:
+                f.write(json.dumps(stale) + "\n" + '{"s": 999999, "c": "userrec')
+            e.start()
+            try:
+                self.assertEqual(e.get("userrecordings/" + u1)[1]["name"], "After kill")
+                # numbering continues after the stale entries: new changes stick
+                self.assertEqual(e.call("PUT", "userrecordings/" + u1, {"name": "Again"})[0], 200)
+                e.stop(signal.SIGKILL)
+                e.start()
+                self.assertEqual(e.get("userrecordings/" + u1)[1]["name"], "Again")
+            finally:
+                e.stop()
         finally:
             shutil.rmtree(data, ignore_errors=True)
 
