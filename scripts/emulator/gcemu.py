@@ -35,7 +35,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hostile  # noqa: E402  (next to this file)
+import gcemu_hostile as hostile  # noqa: E402  (next to this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC_FILE = os.path.join(HERE, "spec", "recording-openapi.json")
