@@ -445,4 +445,17 @@ enum api_rc api_userrecording_media_get(struct api_client *c,
 enum api_rc api_userrecordings_summary(struct api_client *c,
     struct api_entry *out, struct api_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Utilities                                                          */
+
+/* Flatten a JSON object (e.g. a mount's .recfs/status.json) into lines
+ * "path\tvalue\n": nested object keys joined with '.', array elements
+ * by index ("recent_errors.0.path"), strings unquoted with control
+ * characters, tabs and newlines replaced by spaces, numbers as written,
+ * true/false/null literally. Pure; thread-safe. Input is capped at
+ * 1 MiB and DEC_MAX_DEPTH levels. Returns API_OK and *out (NUL-terminated,
+ * caller frees with free()), API_EPROTO (bad JSON, not an object, over a
+ * cap) or API_ENOMEM; *out is NULL on failure. */
+enum api_rc api_json_flatten(const char *json, size_t len, char **out);
+
 #endif

@@ -134,6 +134,8 @@ void cache_set_pwrite_hook(struct cache *cache, cache_pwrite_fn fn);
 
 /* ---- cache_util.c ---- */
 uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len);
+/* The portable implementation (tests compare it with cache_crc32c). */
+uint32_t cache_crc32c_portable(uint32_t crc, const void *data, size_t len);
 /* 16 hex digits of a 64-bit FNV-1a hash of s, NUL-terminated. */
 void cache_hash_hex(const char *s, char out[17]);
 /* malloc'd "a/b"; NULL on ENOMEM. */

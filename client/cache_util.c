@@ -13,31 +13,17 @@
 
 #include "cache_int.h"
 
-/* CRC32C (Castagnoli), slicing-by-8: about 1-2 GB/s in portable C, which
- * keeps checksumming well below disk and network costs. */
+/* CRC32C (Castagnoli). Every downloaded block is checksummed, and every
+ * block claimed by a meta file is re-checksummed on its first read after
+ * a mount, so this sits on the streaming path: with SSE4.2 (detected at
+ * run time) the crc32 instruction does about 8 bytes per cycle; the
+ * portable slicing-by-8 fallback does about 1 GB/s. */
 static uint32_t crc_tab[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static uint32_t (*crc_fn)(uint32_t crc, const unsigned char *p, size_t len);
 
-static void crc_init(void)
+static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t len)
 {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_tab[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_tab[t][i] =
-                (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
-}
-
-uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-
-    pthread_once(&crc_once, crc_init);
-    crc = ~crc;
     while (len >= 8) {
         uint32_t lo, hi;
         memcpy(&lo, p, 4);
@@ -52,7 +38,62 @@ uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len)
     }
     while (len--)
         crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xff];
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define CACHE_CRC_HW 1
+
+__attribute__((target("sse4.2"))) static uint32_t
+crc_hw(uint32_t crc, const unsigned char *p, size_t len)
+{
+    uint64_t c = crc;
+
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        len -= 8;
+    }
+    crc = (uint32_t)c;
+    while (len--)
+        crc = _mm_crc32_u8(crc, *p++);
+    return crc;
+}
+#endif
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_tab[t][i] =
+                (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
+    crc_fn = crc_sw;
+#ifdef CACHE_CRC_HW
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2") && !getenv("RECFS_CRC_SOFT"))
+        crc_fn = crc_hw;
+#endif
+}
+
+uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    pthread_once(&crc_once, crc_init);
+    return ~crc_fn(~crc, data, len);
+}
+
+uint32_t cache_crc32c_portable(uint32_t crc, const void *data, size_t len)
+{
+    pthread_once(&crc_once, crc_init);
+    return ~crc_sw(~crc, data, len);
 }
 
 void cache_hash_hex(const char *s, char out[17])

@@ -1,6 +1,7 @@
 /* fs_config.c - mount options, config file and environment (pure parts
  * of DESIGN.md §4). No FUSE, no network. */
 #include "fs_int.h"
+#include "fs_optable.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -29,7 +30,8 @@ void fs_opts_clear(struct fs_opts *o)
     char **s[] = {&o->env, &o->api_url, &o->login_url, &o->format_name,
                   &o->cache_dir, &o->cacert, &o->cache_size_s,
                   &o->log_level, &o->client_id, &o->client_secret,
-                  &o->access_token};
+                  &o->access_token, &o->profile, &o->config,
+                  &o->fuse_opts};
 
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
         if (*s[i])
@@ -37,6 +39,7 @@ void fs_opts_clear(struct fs_opts *o)
         free(*s[i]);
         *s[i] = NULL;
     }
+    o->given = 0;
 }
 
 int fs_size_parse(const char *s, uint64_t *out)
@@ -81,92 +84,78 @@ static int parse_long(const char *s, long min, long *out)
     return 0;
 }
 
-static int set_str(char **dst, const char *val)
+/* Store val into the field of def. 0, or -1 on a bad value. */
+static int set_field(struct fs_opts *o, const struct fs_optdef *def,
+                     const char *val)
 {
-    if (*dst)
-        return 0; /* earlier source wins */
-    *dst = strdup(val);
-    return *dst ? 0 : -1;
+    char *field = (char *)o + def->off;
+    char *copy;
+
+    switch (def->kind) {
+    case FS_OPT_STR:
+        copy = strdup(val);
+        if (!copy)
+            return -1;
+        free(*(char **)(void *)field);
+        *(char **)(void *)field = copy;
+        return 0;
+    case FS_OPT_LONG:
+        return parse_long(val, 0, (long *)(void *)field);
+    case FS_OPT_FLAG:
+        if (!*val || !strcmp(val, "1") || !strcmp(val, "yes") ||
+            !strcmp(val, "true") || !strcmp(val, "on"))
+            *(int *)(void *)field = 1;
+        else if (!strcmp(val, "0") || !strcmp(val, "no") ||
+                 !strcmp(val, "false") || !strcmp(val, "off"))
+            *(int *)(void *)field = 0;
+        else
+            return -1;
+        return 0;
+    }
+    return -1;
 }
 
-static int set_flag(int *dst, const char *val)
+void fs_opt_unknown_msg(const char *key, char *errbuf, size_t n)
 {
-    if (!val || !*val || !strcmp(val, "1") || !strcmp(val, "yes") ||
-        !strcmp(val, "true"))
-        *dst = 1;
-    else if (!strcmp(val, "0") || !strcmp(val, "no") ||
-             !strcmp(val, "false"))
-        ; /* keep */
+    const char *hint = fs_optable_suggest(key);
+
+    if (hint)
+        snprintf(errbuf, n, "unknown option '%s'; did you mean '%s'?", key,
+                 hint);
     else
-        return -1;
-    return 0;
-}
-
-static char **str_field(struct fs_opts *o, const char *key)
-{
-    static const struct {
-        const char *key;
-        size_t off;
-    } map[] = {
-        {"env", offsetof(struct fs_opts, env)},
-        {"environment", offsetof(struct fs_opts, env)},
-        {"api_url", offsetof(struct fs_opts, api_url)},
-        {"login_url", offsetof(struct fs_opts, login_url)},
-        {"format", offsetof(struct fs_opts, format_name)},
-        {"cache_dir", offsetof(struct fs_opts, cache_dir)},
-        {"cacert", offsetof(struct fs_opts, cacert)},
-        {"cache_size", offsetof(struct fs_opts, cache_size_s)},
-        {"log_level", offsetof(struct fs_opts, log_level)},
-        {"client_id", offsetof(struct fs_opts, client_id)},
-        {"client_secret", offsetof(struct fs_opts, client_secret)},
-        {"access_token", offsetof(struct fs_opts, access_token)},
-    };
-
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(key, map[i].key))
-            return (char **)((char *)o + map[i].off);
-    return NULL;
+        snprintf(errbuf, n, "unknown option '%s' (see recfs --help)", key);
 }
 
 int fs_opts_set(struct fs_opts *o, const char *key, const char *val,
                 char *errbuf, size_t n)
 {
-    char **s = str_field(o, key);
-    long *l = NULL;
-    int *f = NULL;
+    const struct fs_optdef *def = fs_optable_find(key);
+    uint64_t bit;
 
-    if (s)
-        return set_str(s, val);
-    if (!strcmp(key, "recent_days"))
-        l = &o->recent_days;
-    else if (!strcmp(key, "metadata_ttl"))
-        l = &o->metadata_ttl;
-    else if (!strcmp(key, "transcode_timeout"))
-        l = &o->transcode_timeout;
-    else if (!strcmp(key, "allow_delete"))
-        f = &o->allow_delete;
-    else if (!strcmp(key, "ro"))
-        f = &o->ro;
-    else if (!strcmp(key, "insecure"))
-        f = &o->insecure;
-    else if (!strcmp(key, "cache_clear"))
-        f = &o->cache_clear;
-    if (l) {
-        long v;
-        if (parse_long(val, 0, &v))
-            goto bad;
-        if (*l < 0)
-            *l = v;
+    if (!def) {
+        fs_opt_unknown_msg(key, errbuf, n);
+        return -1;
+    }
+    bit = 1ULL << fs_optable_index(def);
+    if (def->kind != FS_OPT_FLAG && !*val) {
+        snprintf(errbuf, n, "option '%s' needs a value (%s=%s)", def->name,
+                 def->name, def->arg);
+        return -1;
+    }
+    if (o->given & bit) { /* an earlier source wins; still check val */
+        struct fs_opts scratch;
+        int bad;
+
+        fs_opts_init(&scratch);
+        bad = set_field(&scratch, def, val);
+        fs_opts_clear(&scratch);
+        if (!bad)
+            return 0;
+    } else if (!set_field(o, def, val)) {
+        o->given |= bit;
         return 0;
     }
-    if (f && !set_flag(f, val))
-        return 0;
-    if (f)
-        goto bad;
-    snprintf(errbuf, n, "unknown option '%s'", key);
-    return -1;
-bad:
-    snprintf(errbuf, n, "bad value for option '%s'", key);
+    snprintf(errbuf, n, "bad value for option '%s'", def->name);
     return -1;
 }
 
@@ -182,34 +171,160 @@ static char *trim(char *s)
     return s;
 }
 
-int fs_config_parse(struct fs_opts *o, const char *text, char *errbuf,
-                    size_t n)
-{
-    char *copy = strdup(text), *save = NULL, *line;
-    int rc = 0, lineno = 0;
+#define FS_PROFILE_MAX 64
 
-    if (!copy)
+/* "[profile NAME]" -> NAME into buf. 0, or -1 if malformed. */
+static int section_name(char *line, char *buf, size_t n)
+{
+    size_t len = strlen(line);
+    char *name;
+
+    if (len < 2 || line[len - 1] != ']')
         return -1;
-    for (line = strtok_r(copy, "\n", &save); line && !rc;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *eq, *key;
+    line[len - 1] = '\0';
+    name = trim(line + 1);
+    if (strncmp(name, "profile", 7) || !isspace((unsigned char)name[7]))
+        return -1;
+    name = trim(name + 8);
+    if (!fs_profile_name_valid(name) || strlen(name) >= n)
+        return -1;
+    snprintf(buf, n, "%s", name);
+    return 0;
+}
+
+/* Strip one pair of surrounding double quotes. */
+static char *unquote(char *v)
+{
+    size_t len = strlen(v);
+
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        v[len - 1] = '\0';
+        return v + 1;
+    }
+    return v;
+}
+
+/* Prepend "key[=val]," to o->fuse_opts: earlier (profile) settings end
+ * up last, where libfuse lets them win. */
+static int fuse_opt_prepend(struct fs_opts *o, const char *key,
+                            const char *val)
+{
+    const char *old = o->fuse_opts ? o->fuse_opts : "";
+    size_t len = strlen(key) + (val ? strlen(val) + 1 : 0) + strlen(old) + 2;
+    char *s = malloc(len);
+
+    if (!s)
+        return -1;
+    snprintf(s, len, "%s%s%s%s%s", key, val ? "=" : "", val ? val : "",
+             *old ? "," : "", old);
+    free(o->fuse_opts);
+    o->fuse_opts = s;
+    return 0;
+}
+
+/* One "key = value" line of section cur (NULL: before any section). */
+static int config_line(struct fs_opts *o, char *line, const char *cur,
+                       const char *want, char *errbuf, size_t n)
+{
+    char *eq = strchr(line, '='), *key;
+    const struct fs_optdef *def;
+    int apply = want ? (cur && !strcmp(cur, want)) : !cur;
+
+    if (eq)
+        *eq = '\0';
+    key = trim(line);
+    def = fs_optable_find(key);
+    if (!def && fs_fuseopt_find(key) && key[0] != '-')
+        return apply ? fuse_opt_prepend(o, key, eq ? trim(eq + 1) : NULL)
+                     : 0;
+    if (!def) {
+        fs_opt_unknown_msg(key, errbuf, n);
+        return -1;
+    }
+    if (def->flags & FS_OPT_NO_CONFIG) {
+        snprintf(errbuf, n, "option '%s' cannot be set in the config file",
+                 def->name);
+        return -1;
+    }
+    if (!apply)
+        return 0;
+    return fs_opts_set(o, key, eq ? unquote(trim(eq + 1)) : "", errbuf, n);
+}
+
+/* One pass over the text, applying the lines of section want (NULL: the
+ * lines before any section). *found: the section was seen. */
+static int config_pass(struct fs_opts *o, char *text, const char *want,
+                       int *found, char *errbuf, size_t n)
+{
+    char cur[FS_PROFILE_MAX], *next;
+    int lineno = 0, in_section = 0, rc = 0;
+
+    for (char *line = text; line && !rc; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         lineno++;
         line = trim(line);
-        if (!*line || *line == '#')
+        if (!*line || *line == '#' || *line == ';')
             continue;
-        eq = strchr(line, '=');
-        if (eq)
-            *eq = '\0';
-        key = trim(line);
-        rc = fs_opts_set(o, key, eq ? trim(eq + 1) : "", errbuf, n);
+        if (*line == '[') {
+            rc = section_name(line, cur, sizeof cur);
+            if (rc)
+                snprintf(errbuf, n, "bad section header, expected "
+                         "[profile NAME]");
+            in_section = 1;
+            if (!rc && want && !strcmp(cur, want))
+                *found = 1;
+        } else {
+            rc = config_line(o, line, in_section ? cur : NULL, want, errbuf,
+                             n);
+        }
         if (rc) {
             size_t used = strlen(errbuf);
             snprintf(errbuf + used, n - used, " (config line %d)", lineno);
         }
     }
-    memset(copy, 0, strlen(text));
+    return rc;
+}
+
+int fs_config_parse(struct fs_opts *o, const char *text, char *errbuf,
+                    size_t n)
+{
+    size_t len = strlen(text);
+    char *copy = malloc(len + 1);
+    int rc, found = 0;
+
+    if (!copy)
+        return -1;
+    if (o->profile) {
+        memcpy(copy, text, len + 1);
+        rc = config_pass(o, copy, o->profile, &found, errbuf, n);
+        if (!rc && !found) {
+            snprintf(errbuf, n, "no [profile %s] in the config file",
+                     o->profile);
+            rc = -1;
+        }
+        if (rc)
+            goto out;
+    }
+    memcpy(copy, text, len + 1);
+    rc = config_pass(o, copy, NULL, &found, errbuf, n);
+out:
+    memset(copy, 0, len);
     free(copy);
     return rc;
+}
+
+int fs_profile_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (!len || len >= FS_PROFILE_MAX)
+        return 0;
+    for (; *name; name++)
+        if (!isalnum((unsigned char)*name) && !strchr("._-@", *name))
+            return 0;
+    return 1;
 }
 
 static int read_small(int fd, char **out)
@@ -236,10 +351,18 @@ int fs_config_load(struct fs_opts *o, const char *path, char *errbuf,
     int fd, rc = -1;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : (snprintf(errbuf, n,
-                                      "cannot open config %s: %s", path,
-                                      strerror(errno)), -1);
+    if (fd < 0 && errno == ENOENT && !o->profile)
+        return 0;
+    if (fd < 0 && errno == ENOENT) {
+        snprintf(errbuf, n, "profile '%s' selected but there is no config "
+                 "file %s", o->profile, path);
+        return -1;
+    }
+    if (fd < 0) {
+        snprintf(errbuf, n, "cannot open config %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
     if (fstat(fd, &st) || st.st_uid != geteuid() ||
         (st.st_mode & 077)) {
         snprintf(errbuf, n, "config file %s refused: it must be owned "
@@ -258,20 +381,24 @@ out:
     return rc;
 }
 
-void fs_opts_from_env(struct fs_opts *o)
+int fs_opts_from_env(struct fs_opts *o, char *errbuf, size_t n)
 {
     const char *v;
 
-    if ((v = getenv("PURECLOUD_CLIENT_ID")) && *v)
-        set_str(&o->client_id, v);
-    if ((v = getenv("PURECLOUD_SECRET")) && *v)
-        set_str(&o->client_secret, v);
-    if ((v = getenv("PURECLOUD_CLIENT_SECRET")) && *v)
-        set_str(&o->client_secret, v);
-    if ((v = getenv("PURECLOUD_ENVIRONMENT")) && *v)
-        set_str(&o->env, v);
-    if ((v = getenv("PURECLOUD_ACCESS_TOKEN")) && *v)
-        set_str(&o->access_token, v);
+    for (size_t i = 0; i < fs_optable_count(); i++) {
+        const struct fs_optdef *def = fs_optable_at(i);
+
+        v = def->env ? getenv(def->env) : NULL;
+        if (v && *v && fs_opts_set(o, def->name, v, errbuf, n)) {
+            size_t used = strlen(errbuf);
+            snprintf(errbuf + used, n - used, " (from $%s)", def->env);
+            return -1;
+        }
+    }
+    v = getenv("PURECLOUD_CLIENT_SECRET"); /* alias of PURECLOUD_SECRET */
+    if (v && *v)
+        return fs_opts_set(o, "client_secret", v, errbuf, n);
+    return 0;
 }
 
 static int xdg_path(const char *var, const char *fallback, const char *leaf,

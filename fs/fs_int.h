@@ -34,6 +34,10 @@ struct fs_opts {
     long recent_days, metadata_ttl, transcode_timeout;
     int allow_delete, ro, insecure, cache_clear;
     int foreground; /* -f / -d given */
+    char *profile;  /* [profile NAME] of the config file, or NULL */
+    char *config;   /* config file path (default: fs_default_config_path) */
+    uint64_t given; /* bit i: fs_optable_at(i) set by some source */
+    char *fuse_opts;/* FUSE options from the config file ("a,b=1"), or NULL */
 };
 
 /* One node of the in-memory tree (DESIGN.md §1). */
@@ -96,19 +100,29 @@ int fs_size_parse(const char *s, uint64_t *out);
 /* Validate and convert the string options; message in errbuf. 0/-1. */
 int fs_opts_finish(struct fs_opts *o, char *errbuf, size_t n);
 /* Apply one "key = value" setting (config file or -o); 0, or -1 when the
- * key is unknown or the value bad (message in errbuf). Only fills unset
- * options (argv and environment win). */
+ * key is unknown ("did you mean" in errbuf) or the value bad. Only fills
+ * options no earlier source set: call for argv first, then the
+ * environment, then the config file (that is the precedence). */
 int fs_opts_set(struct fs_opts *o, const char *key, const char *val,
                 char *errbuf, size_t n);
-/* Parse config text ("key = value" lines, # comments). 0/-1. */
+/* Parse config text ("key = value" lines, # comments, [profile NAME]
+ * sections). Lines of the section o->profile apply first, then the lines
+ * before any section; other sections are only checked. -1 if o->profile
+ * is set and has no section. 0/-1. */
 int fs_config_parse(struct fs_opts *o, const char *text, char *errbuf,
                     size_t n);
-/* Load $XDG_CONFIG_HOME/recfs/config (or ~/.config/...) if present:
- * refused (-1) unless owned by the user and not accessible by others. */
+/* Load the config file at path if present (a missing file is fine
+ * unless a profile is selected): refused (-1) unless owned by the user
+ * and not accessible by others. */
 int fs_config_load(struct fs_opts *o, const char *path, char *errbuf,
                    size_t n);
-/* Fill credentials from the environment (PURECLOUD_*). */
-void fs_opts_from_env(struct fs_opts *o);
+/* Fill unset options from the environment: each table entry's variable
+ * (PURECLOUD_* credentials, RECFS_<OPTION>). 0, or -1 on a bad value. */
+int fs_opts_from_env(struct fs_opts *o, char *errbuf, size_t n);
+/* "unknown option 'x'; did you mean 'y'?" into errbuf. */
+void fs_opt_unknown_msg(const char *key, char *errbuf, size_t n);
+/* 1 if name is a usable profile name ([A-Za-z0-9._@-], < 64 chars). */
+int fs_profile_name_valid(const char *name);
 /* The default cache directory into buf. */
 int fs_default_cache_dir(char *buf, size_t n);
 int fs_default_config_path(char *buf, size_t n);

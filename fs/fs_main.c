@@ -1,7 +1,10 @@
-/* fs_main.c - recfs [options] <mountpoint>: options, credentials, login
- * before mounting, then the FUSE session (DESIGN.md §4). */
+/* fs_main.c - recfs [SOURCE] <mountpoint> [options]: options,
+ * credentials, login before mounting, then the FUSE session (DESIGN.md
+ * §4); `recfs prefetch` and `recfs status` are dispatched from here. */
+#include "fs_cli.h"
 #include "fs_int.h"
 #include "fs_ops.h"
+#include "fs_optable.h"
 #include "log.h"
 
 #include <fuse_lowlevel.h>
@@ -11,94 +14,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FS_ORG_KEY_FMT "recfs/org/%s"
 
-enum { KEY_KV, KEY_FLAG, KEY_RO, KEY_SECRET };
-
-static const struct fuse_opt fs_opt_spec[] = {
-    FUSE_OPT_KEY("env=", KEY_KV),
-    FUSE_OPT_KEY("api_url=", KEY_KV),
-    FUSE_OPT_KEY("login_url=", KEY_KV),
-    FUSE_OPT_KEY("format=", KEY_KV),
-    FUSE_OPT_KEY("cache_dir=", KEY_KV),
-    FUSE_OPT_KEY("cache_size=", KEY_KV),
-    FUSE_OPT_KEY("recent_days=", KEY_KV),
-    FUSE_OPT_KEY("metadata_ttl=", KEY_KV),
-    FUSE_OPT_KEY("transcode_timeout=", KEY_KV),
-    FUSE_OPT_KEY("cacert=", KEY_KV),
-    FUSE_OPT_KEY("log_level=", KEY_KV),
-    FUSE_OPT_KEY("allow_delete", KEY_FLAG),
-    FUSE_OPT_KEY("insecure", KEY_FLAG),
-    FUSE_OPT_KEY("cache_clear", KEY_FLAG),
-    FUSE_OPT_KEY("ro", KEY_RO),
-    FUSE_OPT_KEY("client_secret=", KEY_SECRET),
-    FUSE_OPT_KEY("access_token=", KEY_SECRET),
-    FUSE_OPT_KEY("client_id=", KEY_SECRET),
-    FUSE_OPT_END
-};
-
-struct parse_state {
-    struct fs_opts *o;
-    char err[256];
-};
-
-static int opt_proc(void *data, const char *arg, int key,
-                    struct fuse_args *outargs)
-{
-    struct parse_state *st = data;
-    char kv[1024];
-    char *eq;
-
-    (void)outargs;
-    switch (key) {
-    case KEY_KV:
-    case KEY_FLAG:
-    case KEY_RO:
-        snprintf(kv, sizeof kv, "%s", arg);
-        eq = strchr(kv, '=');
-        if (eq)
-            *eq++ = '\0';
-        if (fs_opts_set(st->o, kv, eq ? eq : "", st->err, sizeof st->err))
-            return -1;
-        return key == KEY_RO ? 1 : 0; /* ro also mounts read-only */
-    case KEY_SECRET:
-        snprintf(st->err, sizeof st->err, "credentials are not accepted "
-                 "on the command line: use PURECLOUD_CLIENT_ID/"
-                 "PURECLOUD_SECRET or the config file");
-        return -1;
-    default:
-        return 1;
-    }
-}
-
-static void usage(const char *prog)
-{
-    printf("usage: %s [options] <mountpoint>\n\n"
-           "recfs options:\n"
-           "    -o env=HOST             region, e.g. mypurecloud.ie\n"
-           "    -o api_url=URL,login_url=URL  explicit endpoints\n"
-           "    -o format=WEBM|WAV|WAV_ULAW|OGG_VORBIS|OGG_OPUS|MP3|NONE\n"
-           "    -o cache_dir=DIR,cache_size=SIZE (default ~/.cache/recfs, "
-           "2G)\n"
-           "    -o recent_days=N (7), metadata_ttl=S (60), "
-           "transcode_timeout=S (120)\n"
-           "    -o allow_delete, ro, cache_clear, insecure, cacert=FILE, "
-           "log_level=LEVEL\n"
-           "credentials: PURECLOUD_CLIENT_ID, PURECLOUD_SECRET, "
-           "PURECLOUD_ENVIRONMENT,\n"
-           "    PURECLOUD_ACCESS_TOKEN or $XDG_CONFIG_HOME/recfs/config "
-           "(mode 0600)\n\n", prog);
-}
-
+/* Sources after the command line: environment, then the config file. */
 static int load_settings(struct fs_opts *o, char *err, size_t n)
 {
     char path[1024];
 
-    fs_opts_from_env(o);
-    if (!fs_default_config_path(path, sizeof path) &&
-        fs_config_load(o, path, err, n))
+    if (fs_opts_from_env(o, err, n))
         return -1;
+    if (o->config) {
+        if (access(o->config, F_OK)) {
+            snprintf(err, n, "config file %s: %s", o->config,
+                     strerror(errno));
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s", o->config);
+    } else if (fs_default_config_path(path, sizeof path)) {
+        path[0] = '\0';
+    }
+    if (path[0] && fs_config_load(o, path, err, n))
+        return -1;
+    if (!path[0] && o->profile) {
+        snprintf(err, n, "profile '%s' selected but no config file (no "
+                 "HOME or XDG_CONFIG_HOME)", o->profile);
+        return -1;
+    }
     if (!o->cache_dir) {
         if (fs_default_cache_dir(path, sizeof path)) {
             snprintf(err, n, "no cache_dir and no HOME");
@@ -210,21 +153,29 @@ static int precheck_cache(struct fs_ctx *ctx, char *err, size_t n)
     return 0;
 }
 
+/* The command line, then the environment and config file, then the FUSE
+ * part: defaults first so that anything given explicitly wins. */
 static int parse_args(struct fuse_args *args, struct fs_opts *o,
                       struct fuse_cmdline_opts *cmd, char *err, size_t n)
 {
-    struct parse_state st = {o, ""};
+    char fo[1024];
 
-    if (fuse_opt_parse(args, &st, fs_opt_spec, opt_proc)) {
-        snprintf(err, n, "%s", st.err[0] ? st.err : "bad options");
+    if (fs_cli_parse(args, o, err, n))
         return -1;
-    }
-    if (fuse_opt_insert_arg(args, 1, "-omax_threads=16") ||
+    if (load_settings(o, err, n))
+        return -1;
+    snprintf(fo, sizeof fo, "-o%s", o->fuse_opts ? o->fuse_opts : "");
+    if ((o->fuse_opts && fuse_opt_insert_arg(args, 1, fo)) ||
+        fuse_opt_insert_arg(args, 1, "-omax_threads=16") ||
         fuse_opt_insert_arg(args, 1, "-ofsname=recfs,subtype=recfs,"
                                      "default_permissions"))
         return snprintf(err, n, "out of memory"), -1;
     if (fuse_parse_cmdline(args, cmd)) {
         snprintf(err, n, "bad FUSE options");
+        return -1;
+    }
+    if (!cmd->mountpoint) {
+        snprintf(err, n, "no mountpoint given (see recfs --help)");
         return -1;
     }
     return 0;
@@ -239,8 +190,6 @@ static int run(struct fs_ctx *ctx, struct fuse_args *args,
     struct api_error aerr = {0};
     int rc;
 
-    if (load_settings(&ctx->opts, err, n))
-        return 1;
     ctx->client = client_create(&ctx->opts, &aerr);
     if (!ctx->client) {
         api_error_str(&aerr, err, n);
@@ -256,38 +205,51 @@ static int run(struct fs_ctx *ctx, struct fuse_args *args,
     return rc;
 }
 
+/* -h/--help or -V/--version before "--": 'h', 'V' or 0. */
+static int info_request(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 'h';
+        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+            return 'V';
+    }
+    return 0;
+}
+
+static int print_info(int what)
+{
+    if (what == 'h')
+        fs_optable_help(stdout, "recfs");
+    else
+        printf("recfs %s (libfuse %s)\n", RECFS_VERSION,
+               fuse_pkgversion());
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct fuse_cmdline_opts cmd = {0};
-    struct fs_ctx *ctx = calloc(1, sizeof *ctx);
+    struct fs_ctx *ctx;
     char err[512] = "";
     int rc = 1;
 
+    if (argc >= 2 && !strcmp(argv[1], "prefetch"))
+        return fs_prefetch_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "status"))
+        return fs_statcmd_main(argc - 1, argv + 1);
+    if (info_request(argc, argv))
+        return print_info(info_request(argc, argv));
+    ctx = calloc(1, sizeof *ctx);
     if (!ctx || fs_ctx_init(ctx)) {
         fprintf(stderr, "recfs: out of memory\n");
+        free(ctx);
         return 1;
     }
     fs_opts_init(&ctx->opts);
-    if (parse_args(&args, &ctx->opts, &cmd, err, sizeof err))
-        goto out;
-    if (cmd.show_help || cmd.show_version) {
-        if (cmd.show_help) {
-            usage(argv[0]);
-            fuse_cmdline_help();
-        } else {
-            printf("recfs %s (libfuse %s)\n", RECFS_VERSION,
-                   fuse_pkgversion());
-        }
-        rc = 0;
-        goto out;
-    }
-    if (!cmd.mountpoint) {
-        snprintf(err, sizeof err, "no mountpoint given (see --help)");
-        goto out;
-    }
-    rc = run(ctx, &args, &cmd, err, sizeof err);
-out:
+    if (parse_args(&args, &ctx->opts, &cmd, err, sizeof err) == 0)
+        rc = run(ctx, &args, &cmd, err, sizeof err);
     if (rc && err[0])
         fprintf(stderr, "recfs: %s\n", err);
     fs_ctx_destroy(ctx);

@@ -5,6 +5,12 @@
 #include "fs_handle.h"
 #include "log.h"
 
+/* The build selects FUSE API 35, under which fuse_loop_mt() is the 3.2
+ * entry point taking the old config layout: handed a 3.12 config, it
+ * read max_idle_threads = 0 and started one thread per request. This is
+ * the only file including <fuse.h>; use the 3.12 loop API here. */
+#undef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 312
 #include <fuse.h>
 
 #include <errno.h>
@@ -526,6 +532,9 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
         lc = fuse_loop_cfg_create();
         if (lc) {
             fuse_loop_cfg_set_max_threads(lc, ro->max_threads);
+            /* keep the workers: libfuse's default lets each idle thread
+             * exit, i.e. one thread creation per request under load */
+            fuse_loop_cfg_set_idle_threads(lc, ro->max_threads);
             fuse_loop_cfg_set_clone_fd(lc, (unsigned)ro->clone_fd);
             rc = fuse_loop_mt(f, lc) ? 1 : 0;
             fuse_loop_cfg_destroy(lc);

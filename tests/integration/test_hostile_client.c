@@ -1,7 +1,11 @@
 /* test_hostile_client.c - the API client against a misbehaving server
  * (the emulator's control faults): malformed JSON, truncated bodies
  * (Content-Length larger than what is sent), connections reset mid-body,
- * stalls, on API documents, listings, the token endpoint and media reads.
+ * stalls, on API documents, listings, the token endpoint and media reads;
+ * and the emulator's "hostile" modes: poisoned ids ('/', "..", NUL,
+ * control characters, 10 KiB), endless paging, 2 GiB bodies, a gzip
+ * bomb, redirects to another host, Content-Length lies on a kept-alive
+ * connection.
  *
  * Every call must return a clean error that maps to EIO (or ETIMEDOUT
  * for stalls) within a bounded time, never a crash, never partial data
@@ -42,19 +46,26 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct api_client *client_new(void)
+/* max_body / max_entries 0: the client's defaults. */
+static struct api_client *client_caps(size_t max_body, size_t max_entries)
 {
     struct api_config cfg = {
         .api_url = emu.api_url, .login_url = emu.login_url,
         .client_id = emu.client_id, .client_secret = emu.client_secret,
         .request_timeout_ms = DEADLINE_MS, .low_speed_time_s = 2,
-        .transcode_timeout_ms = 20000,
+        .transcode_timeout_ms = 20000, .max_body_bytes = max_body,
+        .max_entries = max_entries,
     };
     struct api_error err;
     struct api_client *c = api_client_new(&cfg, &err);
 
     assert_non_null(c);
     return c;
+}
+
+static struct api_client *client_new(void)
+{
+    return client_caps(0, 0);
 }
 
 static struct api_client *client_login(void)
@@ -289,6 +300,208 @@ static void test_media(void **st)
     api_client_free(c);
 }
 
+/* ---- the emulator's "hostile" modes ---- */
+
+#define UREC_LIST "^GET /api/v2/userrecordings$"
+
+static void list_urecs(struct api_client *c, struct api_list *l,
+                       enum api_rc *rc, struct api_error *err)
+{
+    struct api_ref ref = {.kind = API_KIND_USER_RECORDING};
+    int64_t t0 = now_ms();
+
+    *rc = api_doc_list(c, &ref, l, err);
+    assert_true(now_ms() - t0 < BOUND_MS);
+}
+
+/* A bad_ids fault with the ids of the JSON array items (without its
+ * brackets), plus one 10 KiB id when big. */
+static void bad_ids_fault(const char *match, const char *items, int big)
+{
+    static char x[10241], js[10600];
+
+    memset(x, 'x', sizeof(x) - 1);
+    snprintf(js, sizeof(js), "{\"match\":\"%s\",\"count\":1,"
+             "\"hostile\":\"bad_ids\",\"ids\":[%s%s%s%s]}", match, items,
+             big ? ",\"" : "", big ? x : "", big ? "\"" : "");
+    assert_int_equal(emu_fault(&emu, js), 0);
+}
+
+/* Ids with '/', "..", NUL, control characters, 10 KiB: never listed. */
+static void test_bad_ids(void **st)
+{
+    struct api_client *c = client_login();
+    struct api_list good = {0}, l = {0};
+    struct api_entry e = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    emu_reset(&emu);
+    list_urecs(c, &good, &rc, &err);
+    assert_int_equal(rc, API_OK);
+    bad_ids_fault(UREC_LIST, "\"../../etc\",\"..\",\"a/b\","
+                             "\"\\u0007ctl\\n\"", 1);
+    list_urecs(c, &l, &rc, &err);
+    assert_int_equal(rc, API_OK);
+    assert_int_equal(l.n, good.n);
+    for (size_t i = 0; i < l.n; i++)
+        assert_true(api_id_valid(l.v[i].id));
+    api_list_clear(&l);
+    /* a NUL inside an id: the body is refused as a whole (jansson without
+     * JSON_ALLOW_NUL), or the entity skipped; never "x" */
+    bad_ids_fault(UREC_LIST, "\"x\\u0000y\"", 0);
+    list_urecs(c, &l, &rc, &err);
+    print_message("NUL in an id -> rc %d, %zu entries\n", (int)rc, l.n);
+    assert_true(rc == API_OK || rc == API_EPROTO);
+    for (size_t i = 0; i < l.n; i++)
+        assert_string_not_equal(l.v[i].id, "x");
+    /* a single document whose id is poisoned */
+    emu_reset(&emu);
+    fault("^GET /api/v2/userrecordings/", "1,\"hostile\":\"bad_ids\"");
+    rc = api_userrecording_get(c, good.v[0].id, &e, &err);
+    assert_int_equal(rc, API_EPROTO);
+    assert_null(e.json);
+    emu_reset(&emu);
+    api_list_clear(&good);
+    api_list_clear(&l);
+    api_client_free(c);
+}
+
+/* A listing that never ends: bounded by the page count of page 1 and by
+ * max_entries. */
+static void test_endless_paging(void **st)
+{
+    static const char *const modes[] = {
+        "-1,\"hostile\":\"endless_paging\"",
+        "-1,\"hostile\":\"endless_paging\",\"next\":\"self\","
+        "\"repeat_ids\":true",
+    };
+    struct api_client *c;
+    struct api_list l = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        c = client_caps(0, 250);
+        assert_int_equal(api_client_login(c, &err), API_OK);
+        emu_reset(&emu);
+        fault(UREC_LIST, modes[i]);
+        list_urecs(c, &l, &rc, &err);
+        assert_true(rc == API_OK || rc == API_EPROTO);
+        assert_true(l.n <= 250);
+        assert_true(emu_count(&emu, UREC_LIST) <= 250 / 100 + 3);
+        api_list_clear(&l);
+        api_client_free(c);
+    }
+    emu_reset(&emu);
+}
+
+/* 2 GiB JSON body, with and without Content-Length: capped. */
+static void test_huge_body(void **st)
+{
+    static const char *const modes[] = {
+        "1,\"hostile\":\"huge_body\"",
+        "1,\"hostile\":\"huge_body\",\"no_length\":true",
+    };
+    struct api_client *c = client_caps(1 << 20, 0);
+    struct api_list l = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    assert_int_equal(api_client_login(c, &err), API_OK);
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        emu_reset(&emu);
+        fault(UREC_LIST, modes[i]);
+        list_urecs(c, &l, &rc, &err);
+        assert_int_equal(rc, API_EPROTO);
+        expect_eio(rc, &err);
+        assert_int_equal(l.n, 0);
+    }
+    emu_reset(&emu);
+    api_client_free(c);
+}
+
+/* A 1 GiB gzip bomb: either not asked for (no Accept-Encoding: the normal
+ * answer) or capped like any other body. */
+static void test_gzip_bomb(void **st)
+{
+    struct api_client *c = client_caps(1 << 20, 0);
+    struct api_list l = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    assert_int_equal(api_client_login(c, &err), API_OK);
+    emu_reset(&emu);
+    fault(UREC_LIST, "1,\"hostile\":\"gzip_bomb\"");
+    list_urecs(c, &l, &rc, &err);
+    if (rc != API_OK)
+        expect_eio(rc, &err);
+    api_list_clear(&l);
+    emu_reset(&emu);
+    api_client_free(c);
+}
+
+/* A redirect to another host: not followed with the token. */
+static void test_redirect(void **st)
+{
+    static const char *const modes[] = {
+        "1,\"hostile\":\"redirect\"",
+        "1,\"hostile\":\"redirect\",\"status\":307",
+        "1,\"hostile\":\"redirect\",\"to\":\"media\"",
+    };
+    struct api_client *c = client_login();
+    struct api_list l = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        emu_reset(&emu);
+        fault(UREC_LIST, modes[i]);
+        list_urecs(c, &l, &rc, &err);
+        if (rc != API_OK)
+            expect_eio(rc, &err);
+        api_list_clear(&l);
+        assert_int_equal(emu_count(&emu, "^alt:"), 0);
+        assert_int_equal(emu_count(&emu, "^GET /media/"), 0);
+    }
+    emu_reset(&emu);
+    api_client_free(c);
+}
+
+/* Content-Length shorter than the body on a keep-alive connection: the
+ * surplus must not be taken for the next response. Longer: deadline. */
+static void test_content_length_lie(void **st)
+{
+    struct api_client *c = client_login();
+    struct api_entry e = {0};
+    struct api_error err;
+    enum api_rc rc;
+
+    (void)st;
+    emu_reset(&emu);
+    fault(SUMMARY, "1,\"hostile\":\"content_length_lie\"");
+    rc = summary(c, &err);
+    if (rc != API_OK)
+        expect_eio(rc, &err);
+    for (int i = 0; i < 3; i++) { /* the same connection, reused */
+        assert_int_equal(api_userrecordings_summary(c, &e, &err), API_OK);
+        assert_non_null(strstr(e.json, "totalCount"));
+        api_entry_clear(&e);
+    }
+    emu_reset(&emu);
+    fault(SUMMARY, "50,\"hostile\":\"content_length_lie\","
+                   "\"direction\":\"long\"");
+    rc = summary(c, &err);
+    expect_eio(rc, &err);
+    emu_reset(&emu);
+    api_client_free(c);
+}
+
 static int setup(void)
 {
     static const char *const args[] = {"--seed", "demo", "--transcode-ms",
@@ -318,6 +531,12 @@ int main(void)
         cmocka_unit_test(test_stall),
         cmocka_unit_test(test_token_endpoint),
         cmocka_unit_test(test_media),
+        cmocka_unit_test(test_bad_ids),
+        cmocka_unit_test(test_endless_paging),
+        cmocka_unit_test(test_huge_body),
+        cmocka_unit_test(test_gzip_bomb),
+        cmocka_unit_test(test_redirect),
+        cmocka_unit_test(test_content_length_lie),
     };
     int rc;
 

@@ -158,7 +158,7 @@ static void test_env_and_paths(void **state)
     setenv("PURECLOUD_SECRET", "envsecret", 1);
     setenv("PURECLOUD_ENVIRONMENT", "usw2.pure.cloud", 1);
     fs_opts_init(&o);
-    fs_opts_from_env(&o);
+    assert_int_equal(fs_opts_from_env(&o, buf, sizeof buf), 0);
     assert_string_equal(o.client_id, "envid");
     assert_string_equal(o.client_secret, "envsecret");
     assert_string_equal(o.env, "usw2.pure.cloud");
@@ -173,6 +173,155 @@ static void test_env_and_paths(void **state)
     setenv("HOME", "/home/u", 1);
     assert_int_equal(fs_default_cache_dir(buf, sizeof buf), 0);
     assert_string_equal(buf, "/home/u/.cache/recfs");
+    unsetenv("PURECLOUD_CLIENT_ID");
+    unsetenv("PURECLOUD_SECRET");
+    unsetenv("PURECLOUD_ENVIRONMENT");
+    unsetenv("XDG_CONFIG_HOME");
+}
+
+static const char profiles_text[] =
+    "# global defaults\n"
+    "client_id = global-id\n"
+    "client_secret = \"global-secret\"\n"
+    "format = MP3\n"
+    "recent_days = 3\n"
+    "allow_other\n"
+    "\n"
+    "[profile acme]\n"
+    "client_id = acme-id\n"
+    "environment = mypurecloud.ie\n"
+    "format = WAV\n"
+    "max_threads = 4\n"
+    "\n"
+    "[ profile  beta ]\n"
+    "client_id = beta-id\n"
+    "cache_size = 1G\n";
+
+/* [profile NAME] lines win over the global ones; other sections are
+ * only checked; FUSE options are collected for libfuse. */
+static void test_profiles(void **state)
+{
+    struct fs_opts o;
+    char err[256];
+
+    (void)state;
+    fs_opts_init(&o);
+    assert_int_equal(fs_config_parse(&o, profiles_text, err, sizeof err), 0);
+    assert_string_equal(o.client_id, "global-id");
+    assert_string_equal(o.client_secret, "global-secret");
+    assert_string_equal(o.format_name, "MP3");
+    assert_null(o.env);
+    assert_string_equal(o.fuse_opts, "allow_other");
+    fs_opts_clear(&o);
+
+    fs_opts_init(&o);
+    assert_int_equal(fs_opts_set(&o, "profile", "acme", err, sizeof err), 0);
+    assert_int_equal(fs_config_parse(&o, profiles_text, err, sizeof err), 0);
+    assert_string_equal(o.client_id, "acme-id");
+    assert_string_equal(o.client_secret, "global-secret");
+    assert_string_equal(o.env, "mypurecloud.ie");
+    assert_string_equal(o.format_name, "WAV");
+    assert_int_equal(o.recent_days, 3);
+    assert_null(o.cache_size_s); /* beta's */
+    assert_string_equal(o.fuse_opts, "allow_other,max_threads=4");
+    fs_opts_clear(&o);
+
+    fs_opts_init(&o);
+    assert_int_equal(fs_opts_set(&o, "profile", "beta", err, sizeof err), 0);
+    assert_int_equal(fs_config_parse(&o, profiles_text, err, sizeof err), 0);
+    assert_string_equal(o.client_id, "beta-id");
+    assert_string_equal(o.cache_size_s, "1G");
+    fs_opts_clear(&o);
+
+    fs_opts_init(&o);
+    assert_int_equal(fs_opts_set(&o, "profile", "nope", err, sizeof err), 0);
+    assert_int_equal(fs_config_parse(&o, profiles_text, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no [profile nope]"));
+    fs_opts_clear(&o);
+}
+
+static void test_config_errors(void **state)
+{
+    struct fs_opts o;
+    char err[256];
+
+    (void)state;
+    fs_opts_init(&o);
+    /* a typo in a profile that is not selected is still reported */
+    assert_int_equal(fs_config_parse(&o, "format = WAV\n[profile x]\n"
+                                     "cache_sise = 1G\n", err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "unknown option 'cache_sise'; did you mean "
+                                "'cache_size'?"));
+    assert_non_null(strstr(err, "line 3"));
+    fs_opts_clear(&o);
+    fs_opts_init(&o);
+    assert_int_equal(fs_config_parse(&o, "[default]\n", err, sizeof err), -1);
+    assert_non_null(strstr(err, "section"));
+    fs_opts_clear(&o);
+    fs_opts_init(&o);
+    assert_int_equal(fs_config_parse(&o, "profile = a\n", err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "cannot be set in the config file"));
+    fs_opts_clear(&o);
+    fs_opts_init(&o);
+    assert_int_equal(fs_config_parse(&o, "cacert =\n", err, sizeof err), -1);
+    assert_non_null(strstr(err, "needs a value"));
+    fs_opts_clear(&o);
+}
+
+/* command line > environment > config file, for every kind of option */
+static void test_precedence_sources(void **state)
+{
+    struct fs_opts o;
+    char err[256];
+
+    (void)state;
+    setenv("RECFS_FORMAT", "OGG_OPUS", 1);
+    setenv("RECFS_RECENT_DAYS", "11", 1);
+    setenv("RECFS_ALLOW_DELETE", "no", 1);
+    setenv("PURECLOUD_SECRET", "env-secret", 1);
+    fs_opts_init(&o);
+    /* argv */
+    assert_int_equal(fs_opts_set(&o, "format", "WAV", err, sizeof err), 0);
+    /* environment */
+    assert_int_equal(fs_opts_from_env(&o, err, sizeof err), 0);
+    /* config */
+    assert_int_equal(fs_config_parse(&o, "format = MP3\nrecent_days = 2\n"
+                                     "allow_delete = yes\nmetadata_ttl = 9\n"
+                                     "client_id = cfg-id\nclient_secret = "
+                                     "cfg-secret\n", err, sizeof err), 0);
+    assert_int_equal(fs_opts_finish(&o, err, sizeof err), 0);
+    assert_int_equal(o.format, API_FORMAT_WAV);     /* argv */
+    assert_int_equal(o.recent_days, 11);            /* env */
+    assert_int_equal(o.allow_delete, 0);            /* env "no" beats cfg */
+    assert_int_equal(o.metadata_ttl, 9);            /* config */
+    assert_string_equal(o.client_id, "cfg-id");     /* config */
+    assert_string_equal(o.client_secret, "env-secret");
+    fs_opts_clear(&o);
+    setenv("RECFS_RECENT_DAYS", "x", 1);
+    fs_opts_init(&o);
+    assert_int_equal(fs_opts_from_env(&o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "RECFS_RECENT_DAYS"));
+    fs_opts_clear(&o);
+    unsetenv("RECFS_FORMAT");
+    unsetenv("RECFS_RECENT_DAYS");
+    unsetenv("RECFS_ALLOW_DELETE");
+    unsetenv("PURECLOUD_SECRET");
+}
+
+static void test_profile_needs_file(void **state)
+{
+    struct fs_opts o;
+    char err[256];
+
+    (void)state;
+    fs_opts_init(&o);
+    assert_int_equal(fs_opts_set(&o, "profile", "acme", err, sizeof err), 0);
+    assert_int_equal(fs_config_load(&o, "/nonexistent/recfs/config", err,
+                                    sizeof err), -1);
+    assert_non_null(strstr(err, "profile 'acme'"));
+    fs_opts_clear(&o);
 }
 
 int main(void)
@@ -184,6 +333,10 @@ int main(void)
         cmocka_unit_test(test_config_text),
         cmocka_unit_test(test_config_file_mode),
         cmocka_unit_test(test_env_and_paths),
+        cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_precedence_sources),
+        cmocka_unit_test(test_profile_needs_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
