@@ -351,6 +351,14 @@ enum api_rc api_recordingmetadata_list(struct api_client *c,
 enum api_rc api_recordingmetadata_get(struct api_client *c,
     const char *conversation_id, const char *recording_id,
     struct api_entry *out, struct api_error *err);
+/* The transcript of a chat / email / messaging recording, pretty JSON
+ * (the document's transcript, emailTranscript or messagingTranscript),
+ * taken from its Recording document (api_entry.json of a RECORDING: the
+ * recordingmetadata listing carries the transcript, so this costs no
+ * request). *out caller frees. API_EPROTO when the document has none. */
+enum api_rc api_recording_transcript(const char *recording_json, size_t len,
+                                     char **out, size_t *out_len,
+                                     struct api_error *err);
 enum api_rc api_annotations_list(struct api_client *c,
     const char *conversation_id, const char *recording_id,
     struct api_list *out, struct api_error *err);

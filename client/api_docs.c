@@ -12,10 +12,18 @@
 #include "decode.h"
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Bumped by every successful write (process-wide: conservative when
+ * several clients exist). A GET that was in flight while a write
+ * completed may carry the old state: its answer is returned to its
+ * caller but not stored, so it cannot replace what the write left in
+ * the cache (read-your-writes for the next reader). */
+static atomic_ulong write_gen;
 
 static int cache_key(struct api_client *c, const char *path, char *buf,
                      size_t n)
@@ -83,6 +91,7 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     size_t old_len = 0;
     time_t stored = 0, now = time(NULL);
     struct api_error local = {0};
+    unsigned long gen = atomic_load(&write_gen);
     enum api_rc rc;
 
     *body = NULL;
@@ -97,7 +106,8 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     }
     rc = fetch(c, arg, body, len, &local);
     if (rc == API_OK) {
-        cache_store(c, key_path, *body, *len);
+        if (atomic_load(&write_gen) == gen)
+            cache_store(c, key_path, *body, *len);
     } else if (old && !bypass && offline_failure(&local)) {
         char pbuf[256];
         log_warn("%s: API failed (%s), serving the cached copy "
@@ -179,6 +189,8 @@ enum api_rc api_send(struct api_client *c, const char *method,
     enum api_rc rc;
 
     rc = api_call_do(c, &call, &resp, err);
+    if (rc == API_OK)
+        atomic_fetch_add(&write_gen, 1);
     if (rc == API_OK && out)
         rc = dec_entry(kind, resp.body ? resp.body : "", resp.len, out, err);
     if (rc == API_OK && c->cache) {

@@ -250,3 +250,13 @@ enum api_rc api_annotation_delete(struct api_client *c,
                       list, err);
     return rc;
 }
+
+enum api_rc api_recording_transcript(const char *recording_json, size_t len,
+                                     char **out, size_t *out_len,
+                                     struct api_error *err)
+{
+    api_error_clear(err);
+    if (!recording_json)
+        return api_fail(err, API_EINVAL, "no recording document");
+    return dec_transcript(recording_json, len, out, out_len, err);
+}

@@ -1,5 +1,6 @@
 /* cache_docs.c - documents and listings: one file per key under
- * <dir>/v1/docs/<FNV-1a-64(key)>, replaced by temp + fsync + rename.
+ * <dir>/v1/docs/<FNV-1a-64(key)>, replaced by temp + rename (no fsync:
+ * the checksum below turns a file torn by a crash into an absent one).
  *
  * File: struct doc_hdr, key bytes, data bytes, uint32 CRC32C of all the
  * preceding bytes. The key inside the file guards against hash
@@ -60,7 +61,10 @@ int cache_doc_put(struct cache *cache, const char *key, const void *data,
     iov[1] = (struct iovec){.iov_base = (void *)key, .iov_len = h.keylen};
     iov[2] = (struct iovec){.iov_base = (void *)data, .iov_len = len};
     iov[3] = (struct iovec){.iov_base = &crc, .iov_len = 4};
-    rc = cache_write_atomic(path, iov, 4, &cache->doc_lock, NULL, &existed);
+    /* no fsync: the CRC makes a torn file read as absent, and a document
+     * is a cached copy (100 listing pages must not cost 200 fsyncs) */
+    rc = cache_write_atomic(path, iov, 4, &cache->doc_lock, NULL, &existed,
+                            0);
     if (rc == 0 && !existed) {
         pthread_mutex_lock(&cache->lock);
         cache->st.doc_entries++;

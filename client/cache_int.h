@@ -141,12 +141,16 @@ void cache_hash_hex(const char *s, char out[17]);
 /* malloc'd "a/b"; NULL on ENOMEM. */
 char *cache_path(const char *a, const char *b);
 /* Write iov to path atomically: temp file in the same dir, fsync,
- * rename, fsync dir. 0 or -errno. With lock != NULL the rename is done
- * under it, and skipped (tmp removed, -ESTALE) if *cancel != 0; *existed
- * (may be NULL) tells whether path existed just before the rename. */
+ * rename, fsync dir (durable != 0); without durable, no fsync at all: for
+ * content that carries its own checksum, where a crash may cost the file
+ * (it then reads as absent) but never serves wrong bytes. 0 or -errno.
+ * With lock != NULL the rename is done under it, and skipped (tmp
+ * removed, -ESTALE) if *cancel != 0; *existed (may be NULL) tells whether
+ * path existed just before the rename. */
 struct iovec;
 int cache_write_atomic(const char *path, const struct iovec *iov, int iovcnt,
-                       pthread_mutex_t *lock, const int *cancel, int *existed);
+                       pthread_mutex_t *lock, const int *cancel, int *existed,
+                       int durable);
 /* Read a whole file of at most cap bytes. *out: caller frees. 0/-errno */
 int cache_read_all(const char *path, size_t cap, unsigned char **out,
                    size_t *len);

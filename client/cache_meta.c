@@ -295,7 +295,8 @@ int cache_meta_commit(struct cache *cache, struct cache_ent *ent)
     if (rc == 0) {
         iov.iov_base = buf;
         iov.iov_len = len;
-        rc = cache_write_atomic(path, &iov, 1, &cache->lock, &ent->dead, NULL);
+        rc = cache_write_atomic(path, &iov, 1, &cache->lock, &ent->dead, NULL,
+                                1);
     }
     pthread_mutex_unlock(&ent->commit_lock); /* our ref keeps ent */
     pthread_mutex_lock(&cache->lock);

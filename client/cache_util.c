@@ -154,7 +154,8 @@ static void fsync_parent(const char *path)
 }
 
 int cache_write_atomic(const char *path, const struct iovec *iov, int iovcnt,
-                       pthread_mutex_t *lock, const int *cancel, int *existed)
+                       pthread_mutex_t *lock, const int *cancel, int *existed,
+                       int durable)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
@@ -169,7 +170,7 @@ int cache_write_atomic(const char *path, const struct iovec *iov, int iovcnt,
         goto out;
     }
     rc = write_iov_all(fd, iov, iovcnt);
-    if (rc == 0 && fsync(fd) != 0)
+    if (rc == 0 && durable && fsync(fd) != 0)
         rc = -errno;
     close(fd);
     if (rc == 0) {
@@ -186,7 +187,7 @@ int cache_write_atomic(const char *path, const struct iovec *iov, int iovcnt,
     }
     if (rc != 0)
         unlink(tmp);
-    else
+    else if (durable)
         fsync_parent(path);
 out:
     free(tmp);

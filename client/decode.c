@@ -505,6 +505,38 @@ static int url_ok(const char *s)
     return 1;
 }
 
+/* The transcript of a chat / email / messaging Recording: the first of
+ * these members that is present and not null. */
+static const char *const transcript_keys[] = {
+    "transcript", "emailTranscript", "messagingTranscript"};
+
+enum api_rc dec_transcript(const char *doc, size_t len, char **out,
+                           size_t *out_len, struct api_error *err)
+{
+    const json_t *t = NULL;
+    json_t *root;
+    enum api_rc rc;
+
+    *out = NULL;
+    *out_len = 0;
+    rc = dec_load(doc, len, 0, &root, err);
+    if (rc != API_OK)
+        return rc;
+    for (size_t i = 0; !t && i < sizeof transcript_keys /
+                                     sizeof transcript_keys[0]; i++) {
+        t = json_object_get(root, transcript_keys[i]);
+        if (json_is_null(t))
+            t = NULL;
+    }
+    if (!t)
+        rc = dec_fail(err, API_EPROTO, "transcript",
+                      "the recording has no transcript");
+    else if (!(*out = dec_pretty(t, out_len)))
+        rc = dec_fail(err, API_ENOMEM, NULL, "out of memory");
+    json_decref(root);
+    return rc;
+}
+
 enum api_rc dec_media_uri(const char *body, size_t len, char **url,
                           int64_t *size, struct api_error *err)
 {

@@ -54,6 +54,12 @@ enum api_rc dec_token(const char *body, size_t len, char **token,
 enum api_rc dec_media_uri(const char *body, size_t len, char **url,
                           int64_t *size, struct api_error *err);
 
+/* The transcript (transcript, else emailTranscript, else
+ * messagingTranscript) of a Recording document, pretty-printed like every
+ * document. *out caller frees. API_EPROTO when there is none. */
+enum api_rc dec_transcript(const char *doc, size_t len, char **out,
+                           size_t *out_len, struct api_error *err);
+
 /* Request body of the analytics conversation details query for interval
  * "start/end" (ISO-8601 UTC), paging (page_size, page_number), ordered by
  * conversationStart asc. Caller frees; NULL on ENOMEM. */

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,7 +406,14 @@ static int xdg_path(const char *var, const char *fallback, const char *leaf,
                     char *buf, size_t n)
 {
     const char *base = getenv(var), *home = getenv("HOME");
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024];
     int w;
+
+    if (!home || !*home) { /* mount(8) runs helpers without HOME */
+        if (!getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) && res)
+            home = res->pw_dir;
+    }
 
     if (base && *base)
         w = snprintf(buf, n, "%s/recfs%s", base, leaf);

@@ -12,15 +12,16 @@
 
 struct fs_kid fs_dir_kid(const char *name, enum fs_type t, time_t mtime)
 {
-    struct fs_kid k = {name, t, S_IFDIR | 0755, 0, mtime, NULL, NULL, NULL};
+    struct fs_kid k = {.name = name, .type = t, .mode = S_IFDIR | 0755,
+                       .mtime = mtime};
     return k;
 }
 
 struct fs_kid fs_doc_kid(struct fs_ctx *ctx, const char *name,
                           enum fs_type t, const struct api_entry *e)
 {
-    struct fs_kid k = {name, t, fs_file_mode(ctx, t), -1, e ? e->mtime : 0, e,
-                    NULL, NULL};
+    struct fs_kid k = {.name = name, .type = t, .mode = fs_file_mode(ctx, t),
+                       .size = -1, .mtime = e ? e->mtime : 0, .e = e};
     return k;
 }
 
@@ -38,27 +39,39 @@ const char *fs_media_name(struct fs_ctx *ctx, char *buf, size_t n)
     return buf;
 }
 
-/* Children of a recording-like directory: metadata.json, media,
- * annotations/ (conversation recordings only). */
+/* Children of a recording-like directory: metadata.json, media (or, for
+ * a chat/email/messaging recording, transcript.json: the recordingmetadata
+ * listing carries the transcript, so it costs no request), annotations/
+ * (conversation recordings only). */
 static int fill_recdir(struct fs_ctx *ctx, const char *dir,
                        const struct api_entry *e, enum fs_type meta,
                        enum fs_type media, const char *conv)
 {
     struct fs_kid kids[3];
-    char mname[32];
-    size_t nk = 0;
+    char mname[32], *tr = NULL;
+    size_t nk = 0, trlen = 0;
+    int rc;
 
     kids[nk] = fs_doc_kid(ctx, "metadata.json", meta, e);
     kids[nk++].conv = conv;
     if (!media_is_file_less(e->media)) {
-        kids[nk] = fs_doc_kid(ctx, fs_media_name(ctx, mname, sizeof mname), media,
-                           e);
+        kids[nk] = fs_doc_kid(ctx, fs_media_name(ctx, mname, sizeof mname),
+                              media, e);
         kids[nk].mode = S_IFREG | 0444;
+        kids[nk++].conv = conv;
+    } else if (meta == FS_T_REC_META && e->json &&
+               api_recording_transcript(e->json, e->json_len, &tr, &trlen,
+                                        NULL) == API_OK) {
+        kids[nk] = fs_doc_kid(ctx, "transcript.json", FS_T_REC_TRANSCRIPT, e);
+        kids[nk].json = tr;
+        kids[nk].json_len = trlen;
         kids[nk++].conv = conv;
     }
     if (meta == FS_T_REC_META)
         kids[nk++] = fs_dir_kid("annotations", FS_T_ANNS, e->mtime);
-    return fs_apply(ctx, dir, kids, nk, e->mtime);
+    rc = fs_apply(ctx, dir, kids, nk, e->mtime);
+    free(tr);
+    return rc;
 }
 
 /* A listing of recording-like directories (conversation, userrecordings,

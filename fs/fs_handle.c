@@ -1,5 +1,6 @@
 /* fs_handle.c - open file handles and the commit-on-flush rules. */
 #include "fs_handle.h"
+#include "fs_read.h"
 #include "log.h"
 
 #include <errno.h>
@@ -372,4 +373,105 @@ int fs_handle_flush(struct fs_ctx *ctx, struct fs_handle *h)
     }
     pthread_mutex_unlock(&h->lk);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Zero-copy media reads.
+ *
+ * fs_handle_read_ref() pins the cached block it points the kernel at, and
+ * the pin must outlive the op: libfuse splices the bytes from our cache
+ * file after read_buf returns, and an eviction punching the block's hole
+ * in between would fail that splice. The pin becomes a lease of the
+ * calling thread: a FUSE worker handles one request at a time, so when
+ * the same thread enters its next operation (fs_read_lease_drop), or
+ * exits, the reply that used the block has been sent. A lease also holds
+ * a reference on the media object, so a concurrent release cannot free
+ * it. At most one block per FUSE thread stays pinned this way. */
+struct fs_lease {
+    struct fs_ctx *ctx;
+    struct fs_mobj *m; /* NULL: no lease */
+    uint64_t off;
+};
+
+static pthread_key_t lease_key;
+static pthread_once_t lease_once = PTHREAD_ONCE_INIT;
+
+static void lease_release(struct fs_lease *l)
+{
+    if (!l || !l->m)
+        return;
+    cache_obj_unpin(fs_mobj_obj(l->m), l->off);
+    fs_media_close(l->ctx, l->m);
+    l->m = NULL;
+}
+
+static void lease_exit(void *p)
+{
+    lease_release(p);
+    free(p);
+}
+
+static void lease_init(void)
+{
+    (void)pthread_key_create(&lease_key, lease_exit);
+}
+
+void fs_read_lease_drop(void)
+{
+    pthread_once(&lease_once, lease_init);
+    lease_release(pthread_getspecific(lease_key));
+}
+
+static struct fs_lease *lease_get(void)
+{
+    struct fs_lease *l;
+
+    pthread_once(&lease_once, lease_init);
+    l = pthread_getspecific(lease_key);
+    if (!l && (l = calloc(1, sizeof *l)) &&
+        pthread_setspecific(lease_key, l) != 0) {
+        free(l);
+        l = NULL;
+    }
+    return l;
+}
+
+int fs_handle_read_ref(struct fs_ctx *ctx, struct fs_handle *h, size_t size,
+                       off_t off, struct fs_read_ref *out)
+{
+    struct cache_obj *obj;
+    struct fs_lease *l;
+    uint64_t want;
+    size_t avail;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (h->kind != FS_H_MEDIA || off < 0)
+        return -ENOSYS;
+    obj = fs_mobj_obj(h->m);
+    if ((uint64_t)off >= cache_obj_size(obj))
+        return 0; /* EOF: empty reply */
+    want = cache_obj_size(obj) - (uint64_t)off;
+    if (want > size)
+        want = size;
+    l = lease_get();
+    if (!l)
+        return -ENOSYS;
+    lease_release(l);
+    atomic_fetch_add(&ctx->in_flight, 1);
+    rc = cache_obj_read_fd(obj, (uint64_t)off, &out->fd, &out->fd_off,
+                           &avail);
+    atomic_fetch_sub(&ctx->in_flight, 1);
+    if (rc)
+        return rc; /* -ENOSYS: pass-through cache; else a read error */
+    if (avail < want) { /* spans two blocks: copy instead */
+        cache_obj_unpin(obj, (uint64_t)off);
+        out->fd = -1;
+        return -ENOSYS;
+    }
+    out->len = (size_t)want;
+    fs_media_hold(ctx, h->m);
+    *l = (struct fs_lease){ctx, h->m, (uint64_t)off};
+    return 0;
 }

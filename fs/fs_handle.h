@@ -51,6 +51,22 @@ int fs_handle_truncate(struct fs_handle *h, off_t size);
 /* Commit if needed (flush/fsync). 0 or -errno. */
 int fs_handle_flush(struct fs_ctx *ctx, struct fs_handle *h);
 void fs_handle_free(struct fs_ctx *ctx, struct fs_handle *h);
+/* Zero-copy media read: *out names len bytes at fd_off of a cache file
+ * holding [off, off + len) (len 0: EOF), to be spliced to the kernel
+ * after the op returns. The block stays pinned by the calling thread
+ * until its next fs_read_lease_drop() (call it at the start of every
+ * operation) or its exit. -ENOSYS: use fs_handle_read() (not media,
+ * pass-through cache, read spanning two blocks); else 0 or -errno. */
+struct fs_read_ref {
+    int fd;
+    off_t fd_off;
+    size_t len;
+};
+int fs_handle_read_ref(struct fs_ctx *ctx, struct fs_handle *h, size_t size,
+                       off_t off, struct fs_read_ref *out);
+/* End the calling thread's lease (see fs_handle_read_ref). */
+void fs_read_lease_drop(void);
+
 /* Current size of the content (getattr on an open handle). */
 int64_t fs_handle_size(struct fs_handle *h);
 

@@ -6,6 +6,7 @@
  * server version changed (the kernel page cache is then dropped).
  */
 #include "fs_int.h"
+#include "fs_read.h"
 #include "log.h"
 
 #include <errno.h>
@@ -116,14 +117,28 @@ static void mres_forget(struct fs_ctx *ctx, const char *key)
     pthread_mutex_unlock(&ctx->lock);
 }
 
-static void mres_store(struct fs_ctx *ctx, const char *key,
+/* 1 when a resolve answered another version than the one remembered. */
+static int version_moved(const struct api_media *old,
+                         const struct api_media *m)
+{
+    if (old->size >= 0 && m->size >= 0 && old->size != m->size)
+        return 1;
+    return old->etag && m->etag && strcmp(old->etag, m->etag) != 0;
+}
+
+/* Remember the resolve of key; a new server version drops the kernel's
+ * cached pages of path (they would otherwise be kept: keep_cache). */
+static void mres_store(struct fs_ctx *ctx, const char *key, const char *path,
                        const struct api_media *m)
 {
     time_t now = time(NULL);
     struct fs_mres *r;
+    int moved = 0;
 
     pthread_mutex_lock(&ctx->lock);
     r = mres_find(ctx, key);
+    if (r)
+        moved = version_moved(&r->m, m);
     if (!r && (r = calloc(1, sizeof *r))) {
         snprintf(r->key, sizeof r->key, "%s", key);
         r->next = ctx->mres;
@@ -141,6 +156,10 @@ static void mres_store(struct fs_ctx *ctx, const char *key,
             r->valid_until = now + ctx->opts.metadata_ttl;
     }
     pthread_mutex_unlock(&ctx->lock);
+    if (moved) {
+        log_info("media %s changed on the server", path);
+        fs_inval_queue(path);
+    }
 }
 
 /* The resolved media of mr (cached until its URL expires). */
@@ -160,7 +179,7 @@ static int resolve(struct fs_ctx *ctx, const char *path,
         return rc;
     if (api_media_resolve(ctx->client, &mr->ref, out, &err) != API_OK)
         return fs_fail(ctx, path, "media", &err);
-    mres_store(ctx, mr->key, out);
+    mres_store(ctx, mr->key, path, out);
     if (out->size >= 0)
         fs_node_set_size(ctx, path, out->size);
     return 0;
@@ -389,6 +408,13 @@ int fs_media_open(struct fs_ctx *ctx, const char *path,
 struct cache_obj *fs_mobj_obj(struct fs_mobj *m)
 {
     return m->obj;
+}
+
+void fs_media_hold(struct fs_ctx *ctx, struct fs_mobj *m)
+{
+    pthread_mutex_lock(&ctx->lock);
+    m->refs++;
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 void fs_media_close(struct fs_ctx *ctx, struct fs_mobj *m)

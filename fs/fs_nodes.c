@@ -9,6 +9,7 @@
  * step (fs_apply).
  */
 #include "fs_nodes_int.h"
+#include "fs_read.h"
 #include "log.h"
 
 #include <errno.h>
@@ -169,10 +170,12 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
                                             : k->e->conversation_id);
         if (!rc)
             rc = fs_dup_into(&n->media_type, k->e->media);
-        if (!rc && k->e->json && fs_type_is_doc(k->type)) {
-            rc = fs_dup_into(&n->json, k->e->json);
-            n->json_len = k->e->json_len;
-            n->size = (int64_t)k->e->json_len;
+        const char *json = k->json ? k->json : k->e->json;
+        size_t len = k->json ? k->json_len : k->e->json_len;
+        if (!rc && json && fs_type_is_doc(k->type)) {
+            rc = fs_dup_into(&n->json, json);
+            n->json_len = len;
+            n->size = (int64_t)len;
         }
     }
     return rc;
@@ -296,6 +299,93 @@ static int listing_fresh(struct fs_ctx *ctx, const char *dir)
     return ok;
 }
 
+/* Fills in flight, so that concurrent lookups/listings of one directory
+ * (two `ls` at once, a readdir racing a lookup) cost one listing: the
+ * first caller fetches, the others wait for its outcome. */
+struct fill_wait {
+    struct fill_wait *next;
+    const struct fs_ctx *ctx;
+    char path[PATH_MAX];
+    pthread_cond_t cv;
+    int done, rc, refs;
+};
+
+static pthread_mutex_t fills_lk = PTHREAD_MUTEX_INITIALIZER;
+static struct fill_wait *fills; /* protected by fills_lk */
+
+/* The directory whose listing fs_fill_dir(path) fetches. */
+static void fill_key(const char *path, const struct fs_path *p, char *key,
+                     size_t n)
+{
+    if (p->type == FS_T_REC || p->type == FS_T_UREC ||
+        p->type == FS_T_ORPHAN)
+        fs_path_parent(path, key, n);
+    else
+        snprintf(key, n, "%s", path);
+}
+
+/* fills_lk held. Drop one reference of w (the last frees it). */
+static void fill_unref(struct fill_wait *w)
+{
+    if (--w->refs > 0)
+        return;
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+/* fills_lk held. Publish the outcome of w's fill and unlist it. */
+static void fill_finish(struct fill_wait *w, int rc)
+{
+    for (struct fill_wait **pp = &fills; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    w->done = 1;
+    w->rc = rc;
+    pthread_cond_broadcast(&w->cv);
+    fill_unref(w);
+}
+
+static int fill_once(struct fs_ctx *ctx, const char *path,
+                     const struct fs_path *p)
+{
+    char key[PATH_MAX];
+    struct fill_wait *w;
+    int rc;
+
+    fill_key(path, p, key, sizeof key);
+    pthread_mutex_lock(&fills_lk);
+    for (w = fills; w && (w->ctx != ctx || strcmp(w->path, key));
+         w = w->next)
+        ;
+    if (w) { /* someone is fetching it: wait for the outcome */
+        w->refs++;
+        while (!w->done)
+            pthread_cond_wait(&w->cv, &fills_lk);
+        rc = w->rc;
+        fill_unref(w);
+        pthread_mutex_unlock(&fills_lk);
+        return rc;
+    }
+    if ((w = calloc(1, sizeof *w))) {
+        w->ctx = ctx;
+        snprintf(w->path, sizeof w->path, "%s", key);
+        pthread_cond_init(&w->cv, NULL);
+        w->refs = 1;
+        w->next = fills;
+        fills = w;
+    }
+    pthread_mutex_unlock(&fills_lk);
+    rc = fs_fill_dir(ctx, path, p);
+    if (w) {
+        pthread_mutex_lock(&fills_lk);
+        fill_finish(w, rc);
+        pthread_mutex_unlock(&fills_lk);
+    }
+    return rc;
+}
+
 static int ensure(struct fs_ctx *ctx, const char *path, struct fs_attr *out);
 
 /* A fresh listing of directory path. */
@@ -316,7 +406,7 @@ static int ensure_listing(struct fs_ctx *ctx, const char *path)
         if (listing_fresh(ctx, path))
             return 0; /* filled together with its parent */
     }
-    return fs_fill_dir(ctx, path, &p);
+    return fill_once(ctx, path, &p);
 }
 
 /* Media of another format than the listed one: add the node if the
@@ -381,7 +471,7 @@ static int ensure(struct fs_ctx *ctx, const char *path, struct fs_attr *out)
     if (rc)
         return rc;
     if (p.type == FS_T_ROOT || p.type == FS_T_CONV)
-        rc = fs_fill_dir(ctx, path, &p);
+        rc = fill_once(ctx, path, &p);
     else if (p.type == FS_T_DAY)
         rc = add_day(ctx, path);
     else if (!fs_path_parent(path, parent, sizeof parent))
@@ -505,6 +595,67 @@ out:
     *names = v;
     *n = nv;
     return 0;
+}
+
+/* Lock held. Attributes of dir/name for readdirplus; 0 when unknown
+ * (lazy size, generated content): the kernel then looks it up. */
+static int entry_attr(struct fs_ctx *ctx, const char *dir, const char *name,
+                      time_t now, struct fs_attr *a)
+{
+    char path[PATH_MAX];
+    struct fs_node *n;
+
+    if (fs_path_join(path, sizeof path, dir, name))
+        return 0;
+    n = fs_tab_find(ctx, path);
+    if (!n || !n->mode || (!n->scratch && !fs_fresh(n->expires, now)))
+        return 0;
+    if (n->scratch) {
+        *a = (struct fs_attr){FS_T_OTHER, n->mode, (int64_t)n->data_len,
+                              n->mtime, n->kind, 1};
+        return 1;
+    }
+    if ((n->size < 0 && !S_ISDIR(n->mode)) || n->type == FS_T_STATUS)
+        return 0;
+    *a = (struct fs_attr){n->type, n->mode, n->size, n->mtime, n->kind, 0};
+    return 1;
+}
+
+int fs_dir_entries(struct fs_ctx *ctx, const char *path,
+                   struct fs_dirent **out, size_t *n)
+{
+    char **names = NULL;
+    struct fs_dirent *v;
+    size_t nn = 0;
+    time_t now = time(NULL);
+    int rc = fs_dir_names(ctx, path, &names, &nn);
+
+    *out = NULL;
+    *n = 0;
+    if (rc)
+        return rc;
+    v = calloc(nn + 1, sizeof *v);
+    if (!v) {
+        fs_names_free(names, nn);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < nn; i++) {
+        v[i].name = names[i];
+        v[i].has_attr = entry_attr(ctx, path, names[i], now, &v[i].a);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    free(names); /* the strings now belong to v */
+    *out = v;
+    *n = nn;
+    return 0;
+}
+
+void fs_dirents_free(struct fs_dirent *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].name);
+    free(v);
 }
 
 int fs_doc_copy(struct fs_ctx *ctx, const char *path, char **json,

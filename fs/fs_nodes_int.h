@@ -15,6 +15,9 @@ struct fs_kid {
     const struct api_entry *e;  /* json, ids; may be NULL (lazy doc) */
     const char *link;           /* symlink target */
     const char *conv;           /* conversation id for xattrs */
+    const char *json;           /* document content instead of e->json
+                                   (transcript.json); may be NULL */
+    size_t json_len;
 };
 
 /* Table primitives: lock held. */

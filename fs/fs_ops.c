@@ -3,6 +3,7 @@
  * -errno. The only file that includes <fuse.h>. */
 #include "fs_ops.h"
 #include "fs_handle.h"
+#include "fs_read.h"
 #include "log.h"
 
 /* The build selects FUSE API 35, under which fuse_loop_mt() is the 3.2
@@ -52,7 +53,10 @@ static int fs_getattr(const char *path, struct stat *st,
 {
     struct fs_ctx *ctx = ctx_get();
     struct fs_attr a;
-    int rc = fs_node_attr(ctx, path, &a);
+    int rc;
+
+    fs_read_lease_drop();
+    rc = fs_node_attr(ctx, path, &a);
 
     if (rc)
         return rc;
@@ -77,25 +81,72 @@ static int fs_readlink(const char *path, char *buf, size_t size)
     return fs_link_target(ctx_get(), path, buf, size);
 }
 
+/* A directory stream: the entries snapshot taken by the first readdir
+ * (and again on a rewind to offset 0), served by offset. Offsets are
+ * what lets libfuse 3.14 pass readdirplus attributes to the kernel: in
+ * its offset-less mode it drops them. */
+struct fs_dirh {
+    struct fs_dirent *v;
+    size_t n;
+};
+
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_dirh *d = calloc(1, sizeof *d);
+
+    (void)path;
+    if (!d)
+        return -ENOMEM;
+    fi->fh = (uint64_t)(uintptr_t)d;
+    return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+    struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+
+    (void)path;
+    if (d)
+        fs_dirents_free(d->v, d->n);
+    free(d);
+    return 0;
+}
+
+/* With FUSE_READDIR_PLUS the attributes go along (FUSE_FILL_DIR_PLUS), so
+ * `ls -l` of a big directory costs no lookup/getattr per entry. Entry i
+ * of the snapshot has offset i + 3 ("." 1, ".." 2). */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
                       off_t off, struct fuse_file_info *fi,
                       enum fuse_readdir_flags flags)
 {
-    char **names = NULL;
-    size_t n = 0;
-    int rc = fs_dir_names(ctx_get(), path, &names, &n);
+    struct fs_ctx *ctx = ctx_get();
+    struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+    struct stat st;
+    int plus = !!(flags & FUSE_READDIR_PLUS);
+    int rc = 0;
 
-    (void)off;
-    (void)fi;
-    (void)flags;
-    if (rc)
-        return rc;
-    filler(buf, ".", NULL, 0, 0);
-    filler(buf, "..", NULL, 0, 0);
-    for (size_t i = 0; i < n; i++)
-        if (filler(buf, names[i], NULL, 0, 0))
+    if (!d)
+        return -EBADF;
+    if (off == 0 || !d->v) {
+        fs_dirents_free(d->v, d->n);
+        d->v = NULL;
+        d->n = 0;
+        rc = fs_dir_entries(ctx, path, &d->v, &d->n);
+        if (rc)
+            return rc;
+    }
+    if (off < 1 && filler(buf, ".", NULL, 1, 0))
+        return 0;
+    if (off < 2 && filler(buf, "..", NULL, 2, 0))
+        return 0;
+    for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < d->n; i++) {
+        int with = plus && d->v[i].has_attr;
+        if (with)
+            fill_stat(ctx, &d->v[i].a, &st);
+        if (filler(buf, d->v[i].name, with ? &st : NULL, (off_t)i + 3,
+                   with ? FUSE_FILL_DIR_PLUS : 0))
             break;
-    fs_names_free(names, n);
+    }
     return 0;
 }
 
@@ -103,7 +154,10 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 {
     struct fs_handle *h;
     int keep = 0, direct = 1;
-    int rc = fs_handle_open(ctx_get(), path, fi->flags, &h, &keep, &direct);
+    int rc;
+
+    fs_read_lease_drop();
+    rc = fs_handle_open(ctx_get(), path, fi->flags, &h, &keep, &direct);
 
     if (rc)
         return rc;
@@ -125,11 +179,46 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     return 0;
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-                   struct fuse_file_info *fi)
+/* Media blocks in the disk cache go to the kernel by splice from the
+ * cache file (zero-copy, pinned by this thread's lease until its next
+ * operation); everything else through a buffer. */
+static int fs_read_buf(const char *path, struct fuse_bufvec **bufp,
+                       size_t size, off_t off, struct fuse_file_info *fi)
 {
+    struct fs_ctx *ctx = ctx_get();
+    struct fuse_bufvec *bv = malloc(sizeof *bv);
+    struct fs_read_ref r;
+    ssize_t n;
+    int rc;
+
     (void)path;
-    return (int)fs_handle_read(ctx_get(), fh(fi), buf, size, off);
+    fs_read_lease_drop();
+    if (!bv)
+        return -ENOMEM;
+    *bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(0);
+    rc = fs_handle_read_ref(ctx, fh(fi), size, off, &r);
+    if (rc == 0) {
+        bv->buf[0].size = r.len;
+        if (r.len) {
+            bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+            bv->buf[0].fd = r.fd;
+            bv->buf[0].pos = r.fd_off;
+        }
+    } else if (rc == -ENOSYS) {
+        bv->buf[0].mem = malloc(size ? size : 1);
+        n = bv->buf[0].mem ? fs_handle_read(ctx, fh(fi), bv->buf[0].mem,
+                                            size, off)
+                           : -ENOMEM;
+        rc = n < 0 ? (int)n : 0;
+        bv->buf[0].size = n < 0 ? 0 : (size_t)n;
+    }
+    if (rc) {
+        free(bv->buf[0].mem);
+        free(bv);
+        return rc;
+    }
+    *bufp = bv;
+    return 0;
 }
 
 static int fs_write(const char *path, const char *buf, size_t size,
@@ -154,6 +243,7 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
+    fs_read_lease_drop();
     fs_handle_free(ctx_get(), fh(fi));
     return 0;
 }
@@ -395,8 +485,13 @@ static int fs_getxattr(const char *path, const char *name, char *value,
 {
     struct fs_ctx *ctx = ctx_get();
     char val[FS_ERR_MAX + 64];
-    int rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
+    int rc;
 
+    /* ls -l asks every entry for security.selinux and the POSIX ACLs:
+     * answer names we never have without touching the node table */
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+        return -ENODATA;
+    rc = fs_node_attr(ctx, path, &(struct fs_attr){0});
     if (!rc)
         rc = xattr_value(ctx, path, name, val, sizeof val);
     if (rc == -ENOENT && !strcmp(name, XATTR_PREFIX "error"))
@@ -454,6 +549,15 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->kernel_cache = 0;
     cfg->hard_remove = 1;
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    /* plus on every readdir, not only when the kernel guesses a stat
+     * will follow: our attributes come with the listing anyway */
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    /* lookups and listings of one directory run in parallel (8 readers
+     * of different recordings); one fill serves them all (fs_nodes.c) */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->max_readahead = 1 << 20;
@@ -477,7 +581,7 @@ static const struct fuse_operations fs_operations = {
     .chown = fs_chown,
     .truncate = fs_truncate,
     .open = fs_open,
-    .read = fs_read,
+    .read_buf = fs_read_buf,
     .write = fs_write,
     .statfs = fs_statfs,
     .flush = fs_flush,
@@ -487,12 +591,96 @@ static const struct fuse_operations fs_operations = {
     .getxattr = fs_getxattr,
     .listxattr = fs_listxattr,
     .removexattr = fs_removexattr,
+    .opendir = fs_opendir,
     .readdir = fs_readdir,
+    .releasedir = fs_releasedir,
     .init = fs_init,
     .destroy = fs_destroy,
     .create = fs_create,
     .utimens = fs_utimens,
 };
+
+/* ------------------------------------------------------------------ */
+/* Kernel cache invalidation. A notification sent from inside a handler of
+ * a related operation can deadlock (fuse_lowlevel.h), so paths are queued
+ * and invalidated by one thread of ours. One mount per process: the
+ * queue is static. */
+#define INVAL_MAX 64
+
+static struct {
+    pthread_mutex_t lk;
+    pthread_cond_t cv;
+    struct fuse *f;        /* NULL: not running */
+    char *paths[INVAL_MAX];
+    int n, stop;
+    pthread_t thread;
+} inval = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
+           {NULL}, 0, 0, 0};
+
+void fs_inval_queue(const char *path)
+{
+    char *p;
+
+    pthread_mutex_lock(&inval.lk);
+    for (int i = 0; i < inval.n; i++)
+        if (!strcmp(inval.paths[i], path))
+            goto out;
+    if (inval.f && inval.n < INVAL_MAX && (p = strdup(path))) {
+        inval.paths[inval.n++] = p;
+        pthread_cond_signal(&inval.cv);
+    }
+out:
+    pthread_mutex_unlock(&inval.lk);
+}
+
+static void *inval_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&inval.lk);
+    while (!inval.stop) {
+        if (inval.n == 0) {
+            pthread_cond_wait(&inval.cv, &inval.lk);
+            continue;
+        }
+        char *p = inval.paths[--inval.n];
+        pthread_mutex_unlock(&inval.lk);
+        /* -ENOENT: the kernel does not know the path; nothing cached */
+        (void)fuse_invalidate_path(inval.f, p);
+        log_debug("invalidated the kernel cache of %s", p);
+        free(p);
+        pthread_mutex_lock(&inval.lk);
+    }
+    pthread_mutex_unlock(&inval.lk);
+    return NULL;
+}
+
+static void inval_start(struct fuse *f)
+{
+    pthread_mutex_lock(&inval.lk);
+    inval.f = f;
+    inval.stop = 0;
+    if (pthread_create(&inval.thread, NULL, inval_main, NULL) != 0)
+        inval.f = NULL; /* page cache still dropped on the next open */
+    pthread_mutex_unlock(&inval.lk);
+}
+
+static void inval_stop(void)
+{
+    int running;
+
+    pthread_mutex_lock(&inval.lk);
+    running = inval.f != NULL;
+    inval.stop = 1;
+    pthread_cond_signal(&inval.cv);
+    pthread_mutex_unlock(&inval.lk);
+    if (running)
+        pthread_join(inval.thread, NULL);
+    pthread_mutex_lock(&inval.lk);
+    inval.f = NULL;
+    while (inval.n > 0)
+        free(inval.paths[--inval.n]);
+    pthread_mutex_unlock(&inval.lk);
+}
 
 static void fuse_log_sink(enum fuse_log_level level, const char *fmt,
                           va_list ap)
@@ -526,6 +714,7 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
         goto out_unmount;
     if (fuse_set_signal_handlers(fuse_get_session(f)))
         goto out_unmount;
+    inval_start(f);
     if (ro->singlethread) {
         rc = fuse_loop(f) ? 1 : 0;
     } else {
@@ -540,6 +729,7 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
             fuse_loop_cfg_destroy(lc);
         }
     }
+    inval_stop();
     fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
     fuse_unmount(f);

@@ -329,9 +329,11 @@ int fs_prefetch_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     for (int i = optind; i < argc && !pf_stop; i++)
         bad += pf_collect(&r, argv[i]) != 0;
-    if (pf_stop)
+    if (pf_stop) {
+        fprintf(stderr, "prefetch: interrupted while listing (%zu files "
+                "found, none read)\n", r.nfiles);
         rc = 130;
-    else if (r.nfiles || !bad)
+    } else if (r.nfiles || !bad)
         rc = pf_run_workers(&r, jobs);
     if (bad && rc == 0)
         rc = 1; /* a PATH could not be walked (reported above) */

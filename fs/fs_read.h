@@ -1,0 +1,34 @@
+/* fs_read.h - read-side helpers used by the FUSE layer (fs_ops.c):
+ * directory entries with attributes (readdirplus), zero-copy media reads
+ * and deferred kernel cache invalidation. No FUSE types here.
+ */
+#ifndef RECFS_FS_READ_H
+#define RECFS_FS_READ_H
+
+#include "fs_int.h"
+
+/* One directory entry; a has_attr entry carries attributes the kernel may
+ * cache (readdirplus), others are looked up on demand. */
+struct fs_dirent {
+    char *name;
+    struct fs_attr a;
+    int has_attr;
+};
+
+/* Entries of directory path (fs_dir_names + attributes, one lock).
+ * Free with fs_dirents_free. 0 or -errno. */
+int fs_dir_entries(struct fs_ctx *ctx, const char *path,
+                   struct fs_dirent **out, size_t *n);
+void fs_dirents_free(struct fs_dirent *v, size_t n);
+
+/* One more reference on an open media object (dropped with
+ * fs_media_close); m must already be held. */
+struct fs_mobj;
+void fs_media_hold(struct fs_ctx *ctx, struct fs_mobj *m);
+
+/* Drop the kernel's cached pages and attributes of path (the server's
+ * version changed), asynchronously from a thread of the FUSE layer: safe
+ * to call from any handler. No-op when no mount is running. */
+void fs_inval_queue(const char *path);
+
+#endif
