@@ -25,6 +25,21 @@
  * the cache (read-your-writes for the next reader). */
 static atomic_ulong write_gen;
 
+/* When this process first used the document cache. Documents stored
+ * before (by an earlier mount, maybe killed in the middle of a write
+ * that still landed) are never fresh: they are only served offline. */
+static atomic_llong docs_epoch;
+
+static int fresh(const struct api_client *c, time_t stored, time_t now)
+{
+    long long zero = 0, epoch;
+
+    atomic_compare_exchange_strong(&docs_epoch, &zero, (long long)now);
+    epoch = atomic_load(&docs_epoch);
+    return (long long)stored > epoch && now >= stored &&
+           now - stored < c->cfg.metadata_ttl_s;
+}
+
 static int cache_key(struct api_client *c, const char *path, char *buf,
                      size_t n)
 {
@@ -98,7 +113,7 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     *len = 0;
     if (c->cache && cache_key(c, key_path, key, sizeof(key)) == 0 &&
         cache_doc_get(c->cache, key, &old, &old_len, &stored) == 0 &&
-        !bypass && now >= stored && now - stored < c->cfg.metadata_ttl_s) {
+        !bypass && fresh(c, stored, now)) {
         atomic_fetch_add(&c->st_cache_hits, 1);
         *body = old;
         *len = old_len;
