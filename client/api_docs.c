@@ -18,27 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-/* Bumped by every successful write (process-wide: conservative when
- * several clients exist). A GET that was in flight while a write
- * completed may carry the old state: its answer is returned to its
+/* Bumped when a write starts and when it succeeds (process-wide:
+ * conservative when several clients exist). A GET that was in flight
+ * meanwhile may carry the old state: its answer is returned to its
  * caller but not stored, so it cannot replace what the write left in
  * the cache (read-your-writes for the next reader). */
 static atomic_ulong write_gen;
-
-/* When this process first used the document cache. Documents stored
- * before (by an earlier mount, maybe killed in the middle of a write
- * that still landed) are never fresh: they are only served offline. */
-static atomic_llong docs_epoch;
-
-static int fresh(const struct api_client *c, time_t stored, time_t now)
-{
-    long long zero = 0, epoch;
-
-    atomic_compare_exchange_strong(&docs_epoch, &zero, (long long)now);
-    epoch = atomic_load(&docs_epoch);
-    return (long long)stored > epoch && now >= stored &&
-           now - stored < c->cfg.metadata_ttl_s;
-}
 
 static int cache_key(struct api_client *c, const char *path, char *buf,
                      size_t n)
@@ -113,7 +98,7 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     *len = 0;
     if (c->cache && cache_key(c, key_path, key, sizeof(key)) == 0 &&
         cache_doc_get(c->cache, key, &old, &old_len, &stored) == 0 &&
-        !bypass && fresh(c, stored, now)) {
+        !bypass && now >= stored && now - stored < c->cfg.metadata_ttl_s) {
         atomic_fetch_add(&c->st_cache_hits, 1);
         *body = old;
         *len = old_len;
@@ -203,6 +188,14 @@ enum api_rc api_send(struct api_client *c, const char *method,
     struct http_resp resp = {0};
     enum api_rc rc;
 
+    /* Before sending: drop what the write may change, so a process
+     * killed while the request is in flight (the write may still land)
+     * leaves no cached copy that a remount would trust. */
+    atomic_fetch_add(&write_gen, 1);
+    if (c->cache && list_path)
+        api_cache_drop_list(c, list_path);
+    if (c->cache && doc_path)
+        api_cache_drop(c, doc_path, 0);
     rc = api_call_do(c, &call, &resp, err);
     if (rc == API_OK)
         atomic_fetch_add(&write_gen, 1);

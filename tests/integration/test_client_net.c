@@ -475,7 +475,7 @@ static void test_doc_cache(void **st)
     api_client_stats(c, &s);
     assert_int_equal(s.doc_cache_hits, 1);
 
-    usleep(1100 * 1000); /* expire (ttl 1 s), then fail the API */
+    usleep(2100 * 1000); /* expire (ttl 1 s, 1 s resolution), fail the API */
     emu_fault(&emu, "{\"match\":\"GET /api/v2/userrecordings/summary\","
                     "\"count\":100,\"status\":503}");
     assert_int_equal(api_userrecordings_summary(c, &e, &err), API_OK);
