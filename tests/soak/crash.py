@@ -100,20 +100,21 @@ class Crash:
                              f"({op.detail[1]} bytes)")
 
     def kill_during_download(self):
-        """Kill while dd reads a random 2 MiB region of the large file
-        (each media GET delayed)."""
+        """Kill while dd reads a random 4 MiB region of the large file
+        (each media GET delayed before its headers or its body)."""
         cid, rid = self.media[0]
         mib = self.size >> 20
-        off = self.rng.randrange(0, max(mib - 2, 1)) << 20
-        self.regions.append((off, 2 << 20))
+        off = self.rng.randrange(0, max(mib - 4, 1)) << 20
+        self.regions.append((off, 4 << 20))
+        slow = self.rng.choice(["latency_ms", "stall_ms"])
         self.emu.fault({"match": "^GET /media/", "count": -1,
-                        "latency_ms": self.rng.randint(100, 300)})
+                        slow: self.rng.randint(500, 1500)})
         p = self.m.path(self.rel(cid, rid))
         cat = subprocess.Popen(["dd", f"if={p}", "of=/dev/null", "bs=64K",
-                                f"skip={off >> 16}", "count=32"],
+                                f"skip={off >> 16}", "count=64"],
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        time.sleep(self.rng.uniform(0.2, 1.5))
+        time.sleep(self.rng.uniform(0.1, 1.0))
         if cat.poll() is not None:
             sl.log("download finished before the kill")
         self.m.kill()
@@ -134,11 +135,16 @@ class Crash:
         lat = self.rng.randint(300, 1500)
         self.emu.fault({"match": "^PUT /api/v2/userrecordings/",
                         "count": 1, "latency_ms": lat})
+        early = n % 4 == 1   # kill during the GET that precedes the PUT
+        if early:
+            self.emu.fault({"match": "^GET /api/v2/userrecordings/",
+                            "count": -1, "latency_ms": 1000})
         p = self.m.path("userrecordings", uid, "metadata.json")
         ed = subprocess.Popen([sys.executable, "-c", EDIT_SCRIPT, p, new[0],
                                "1" if new[1] else "0"],
                               stderr=subprocess.DEVNULL)
-        time.sleep(self.rng.uniform(0.05, lat / 1000.0 + 0.3))
+        time.sleep(self.rng.uniform(0.2, 0.6) if early else
+                   self.rng.uniform(0.1, lat / 1000.0 + 0.3))
         self.m.kill()
         self.kills["edit"] += 1
         try:
@@ -209,7 +215,7 @@ def main():
     ap.add_argument("--recfs", default=os.environ.get("RECFS_BINARY"))
     ap.add_argument("--gcemu", default=os.environ.get(
         "GCEMU", os.path.join(top, "scripts/emulator/gcemu.py")))
-    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--mib", type=int, default=24, help="large file size")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     ap.add_argument("--budget", type=int, default=85)
@@ -218,6 +224,7 @@ def main():
     env = None
     c = None
     t0 = time.monotonic()
+    sl.on_term_exit()
     try:
         sl.check_fuse()
         a.recfs = sl.recfs_binary(a.recfs)

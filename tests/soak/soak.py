@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import threading
@@ -66,7 +67,9 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.ops = []              # sl.Op
-        self.problems = []         # check failures (strings)
+        self.problems = []         # check failures (the first 200)
+        self.nproblems = 0
+        self.kinds = collections.Counter()  # problem kind -> count
         self.inflight = {}         # id -> (kind, start)
 
     def add(self, op):
@@ -74,10 +77,16 @@ class Stats:
             self.ops.append(op)
 
     def problem(self, msg):
+        kind = " ".join(re.sub(r"\S*/\S*|\(.*?\)|[\d.]+|'.*?'", "",
+                               msg.split("\n")[0]).split())[:60]
         with self.lock:
+            self.kinds[kind] += 1
+            self.nproblems += 1
             if len(self.problems) < 200:
                 self.problems.append(msg)
-        sl.log("PROBLEM: " + msg)
+            quiet = self.nproblems > 50
+        if not quiet:
+            sl.log("PROBLEM: " + msg)
 
     def begin(self, kind):
         key = object()
@@ -475,7 +484,8 @@ class Soak:
                       "failed": sum(not ok for h in self.edits.values()
                                     for _, ok in h)},
             "annotations": dict(collections.Counter(self.annots.values())),
-            "problems": len(self.stats.problems),
+            "problems": self.stats.nproblems,
+            "problem_kinds": dict(self.stats.kinds.most_common()),
         }
         print(json.dumps(out, indent=2), flush=True)
         if self.a.json:
@@ -497,16 +507,20 @@ def main():
                     help="comma list: inject only these fault kinds")
     ap.add_argument("--skip-faults", default="",
                     help="comma list of fault kinds not to inject")
+    ap.add_argument("--budget", type=int, default=0,
+                    help="seconds before the watchdog kills the mount "
+                    "(default: --seconds + 240)")
     ap.add_argument("--json", help="write the figures here too")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     env = None
+    sl.on_term_exit()
     try:
         sl.check_fuse()
         a.recfs = sl.recfs_binary(a.recfs)
         sl.log(f"soak: seed {a.seed}, {a.seconds} s")
         env = sl.Env(keep=a.keep)
-        env.arm_watchdog(a.seconds + TREE_LIMIT + 60)
+        env.arm_watchdog(a.budget or a.seconds + TREE_LIMIT + 60)
         s = Soak(a, env)
         s.setup()
         s.run()
@@ -522,7 +536,7 @@ def main():
         if env:
             env.close()
     if s.stats.problems:
-        print(f"soak: FAILED, {len(s.stats.problems)} problem(s):")
+        print(f"soak: FAILED, {s.stats.nproblems} problem(s):")
         for p in s.stats.problems[:40]:
             print("  - " + p)
         return 1

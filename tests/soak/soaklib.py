@@ -201,6 +201,15 @@ class Env:
         shutil.rmtree(self.top, ignore_errors=True)
 
 
+def on_term_exit():
+    """SIGTERM/SIGHUP (e.g. from timeout(1)) raise SystemExit, so the
+    drivers' finally blocks unmount and stop what they started."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
 def check_fuse():
     if not os.access("/dev/fuse", os.R_OK | os.W_OK) or \
             not shutil.which("fusermount3"):

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# test_fs_edit_kinds.sh - the write side, kind by kind and tool by tool,
+# through a real mount against the emulator; every outcome is checked on
+# the server (the API), never through recfs itself.
+#   annotation edit (PUT) and rm (DELETE, allow_delete); user recording
+#   rm -r (DELETE); policy edit with `jq > /tmp/x && mv` (cross-fs: PUT),
+#   policy enabled-only change (PATCH); settings.json with `cat > f`
+#   (write in place, as nano does); rotationschedule.json with sed -i;
+#   localkeys/settings edit (PUT) and new file (POST); a new annotation
+#   written with `printf >> f`; partial writes at offsets (dd notrunc);
+#   an unchanged save sends nothing.
+# Exit 77 without FUSE or the emulator.
+set -u
+BIN=${RECFS_BINARY:-}
+[ -n "$BIN" ] && [ -x "$BIN" ] || { echo "SKIP: RECFS_BINARY not built"; exit 77; }
+[ -c /dev/fuse ] && command -v fusermount3 >/dev/null || { echo "SKIP: no FUSE"; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+PY=${PYTHON:-python3}
+EMU=${GCEMU:-$(dirname "$0")/../../scripts/emulator/gcemu.py}
+[ -f "$EMU" ] || { echo "SKIP: no emulator"; exit 77; }
+
+T=$(mktemp -d /tmp/recfs-editk.XXXXXX) || exit 1
+MNT=$T/mnt
+EMU_PID=
+RECFS_PID=
+cleanup() {
+    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
+    [ -n "$RECFS_PID" ] && kill "$RECFS_PID" 2>/dev/null
+    [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$MNT" "$T/data"
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok: $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+
+"$PY" "$EMU" --data "$T/data" --listen 127.0.0.1:0 --seed demo \
+    --transcode-ms 0 >"$T/emu.json" 2>"$T/emu.err" &
+EMU_PID=$!
+for _ in $(seq 150); do [ -s "$T/emu.json" ] && break; sleep 0.2; done
+field() { jq -r ".$1" "$T/emu.json"; }
+API=$(field api_url)
+CTL=$(field control_url)
+[ -n "$API" ] && [ "$API" != null ] || { cat "$T/emu.err"; echo "FAIL: emulator"; exit 1; }
+TOKEN=$(curl -sf -u recfs-demo:recfs-demo-secret -d grant_type=client_credentials \
+        "$API/oauth/token" | jq -r .access_token)
+api() { curl -sf -H "Authorization: Bearer $TOKEN" "$API/api/v2$1"; }
+count() { curl -sf "$CTL/counters" | jq "[.counts | to_entries[] | select(.key | test(\"$1\")) | .value] | add // 0"; }
+reset() { curl -sf -XPOST "$CTL/reset" >/dev/null; }
+state() { curl -sf "$CTL/state" | jq -r "$1"; }
+
+start_mount() {
+    PURECLOUD_CLIENT_ID=recfs-demo PURECLOUD_SECRET=recfs-demo-secret \
+        timeout 600 "$BIN" -f -o "api_url=$API,login_url=$API,cache_dir=$T/cache" \
+        -o metadata_ttl=1 "$@" "$MNT" 2>>"$T/recfs.log" &
+    RECFS_PID=$!
+    for _ in $(seq 100); do
+        [ -f "$MNT/.recfs/status.json" ] && return 0
+        kill -0 $RECFS_PID 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$T/recfs.log"
+    echo "FAIL: recfs did not mount"
+    exit 1
+}
+stop_mount() {
+    fusermount3 -u "$MNT"
+    wait "$RECFS_PID" 2>/dev/null
+    RECFS_PID=
+}
+
+start_mount -o allow_delete
+RID=$(state '.recordings_by_media.audio[0]')
+CID=$(state ".conversations | to_entries[] | select(.value | index(\"$RID\")) | .key")
+ANN=$MNT/conversations/$CID/$RID/annotations
+POL=$(state '.policies[0]')
+LK=$(state '.localkeys[0]')
+UR=$(state '.userrecordings[2]')
+
+# --- annotations: create with printf >> (append to a new file), edit, rm
+reset
+printf '{"name":"appended","location":5,"durationMs":7}\n' >> "$ANN/new.json"
+check "printf >> new annotation -> POST" [ "$(count '^POST /api/v2/conversations/')" = 1 ]
+AID=$(api "/conversations/$CID/recordings/$RID/annotations" | jq -r '.[] | select(.name=="appended") | .id')
+check "annotation on the server" [ -n "$AID" ]
+check "shown as <newId>.json" test -f "$ANN/$AID.json"
+check "scratch name gone" test ! -e "$ANN/new.json"
+jq '.name = "edited" | .description = "by jq"' "$ANN/$AID.json" > "$T/a.json"
+cat "$T/a.json" > "$ANN/$AID.json"
+check "annotation edit -> PUT" [ "$(api "/conversations/$CID/recordings/$RID/annotations/$AID" | jq -r .name)" = edited ]
+reset
+rm "$ANN/$AID.json"
+check "rm annotation -> DELETE" [ "$(count '^DELETE /api/v2/conversations/')" = 1 ]
+check "annotation gone on the server" [ -z "$(api "/conversations/$CID/recordings/$RID/annotations" | jq -r ".[] | select(.id==\"$AID\") | .id")" ]
+
+# --- policies: jq > /tmp && mv (cross-filesystem) = PUT; enabled only = PATCH
+reset
+jq '.description = "edited via /tmp"' "$MNT/policies/$POL.json" > "$T/p.json"
+mv "$T/p.json" "$MNT/policies/$POL.json"
+check "policy via mv from /tmp -> PUT" [ "$(api "/recording/mediaretentionpolicies/$POL" | jq -r .description)" = "edited via /tmp" ]
+check "one PUT" [ "$(count '^PUT /api/v2/recording/mediaretentionpolicies')" = 1 ]
+sleep 1.2
+en=$(api "/recording/mediaretentionpolicies/$POL" | jq .enabled)
+reset
+jq ".enabled = $( [ "$en" = true ] && echo false || echo true )" "$MNT/policies/$POL.json" > "$T/p2.json"
+cp "$T/p2.json" "$MNT/policies/$POL.json"
+check "enabled-only change -> PATCH" [ "$(count '^PATCH /api/v2/recording/mediaretentionpolicies')" = 1 ]
+check "enabled flipped" [ "$(api "/recording/mediaretentionpolicies/$POL" | jq .enabled)" != "$en" ]
+
+# --- settings.json written in place (O_TRUNC + write, as nano does)
+reset
+jq '.maxSimultaneousStreams = 7' "$MNT/settings.json" > "$T/s.json"
+cat "$T/s.json" > "$MNT/settings.json"
+check "settings.json -> PUT" [ "$(api /recording/settings | jq .maxSimultaneousStreams)" = 7 ]
+# an unchanged save sends nothing
+reset
+cat "$MNT/settings.json" > "$T/same.json"
+cat "$T/same.json" > "$MNT/settings.json"
+check "unchanged save sends nothing" [ "$(count '^(PUT|POST|PATCH|DELETE) ')" = 0 ]
+# a partial write at an offset (dd conv=notrunc): 7 -> 9
+off=$(grep -bo '"maxSimultaneousStreams": 7' "$MNT/settings.json" | cut -d: -f1)
+printf '9' | dd of="$MNT/settings.json" bs=1 seek=$((off + 26)) conv=notrunc status=none
+check "write at an offset -> PUT" [ "$(api /recording/settings | jq .maxSimultaneousStreams)" = 9 ]
+
+# --- rotation schedule with sed -i
+sed -i 's/"period": "[A-Z]*"/"period": "MONTHLY"/' "$MNT/keys/rotationschedule.json"
+check "rotationschedule sed -i -> PUT" [ "$(api /recording/recordingkeys/rotationschedule | jq -r .period)" = MONTHLY ]
+if sed -i 's/"MONTHLY"/"HOURLY"/' "$MNT/keys/rotationschedule.json" 2>/dev/null; then
+    fail "bad enum accepted"
+else
+    ok "bad enum refused (EINVAL at rename)"
+fi
+check "server kept MONTHLY" [ "$(api /recording/recordingkeys/rotationschedule | jq -r .period)" = MONTHLY ]
+
+# --- local key settings: edit (PUT) and new file (POST)
+jq '.name = "renamed config"' "$MNT/localkeys/settings/$LK.json" > "$T/l.json"
+cp "$T/l.json" "$MNT/localkeys/settings/$LK.json"
+check "localkeys settings edit -> PUT" [ "$(api "/recording/localkeys/settings/$LK" | jq -r .name)" = "renamed config" ]
+n=$(api /recording/localkeys/settings | jq '.entities | length')
+echo '{"name":"new config","url":"https://keys.example.com/decrypt","apiId":"id1","apiKey":"k1"}' \
+    > "$MNT/localkeys/settings/new.json"
+check "localkeys settings new -> POST" [ "$(api /recording/localkeys/settings | jq '.entities | length')" = $((n + 1)) ]
+
+# --- user recording: rm -r of its directory = DELETE (allow_delete)
+reset
+rm -r "$MNT/userrecordings/$UR"
+check "rm -r user recording -> DELETE" [ "$(count '^DELETE /api/v2/userrecordings/')" = 1 ]
+check "user recording gone on the server" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API/api/v2/userrecordings/$UR")" = 404 ]
+
+# --- nothing of the scratch files reached the server
+check "no scratch names on the server" [ -z "$(api /recording/mediaretentionpolicies?pageSize=100 | jq -r '.entities[].name' | grep -E '\.swp$|~$|^sed|^4913$')" ]
+
+stop_mount
+if grep -E "AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|runtime error" "$T/recfs.log"; then
+    fail "sanitizer report in the recfs log"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
