@@ -322,6 +322,16 @@ enum api_rc api_media_resolve(struct api_client *c,
                               const struct api_media_ref *ref,
                               struct api_media *out, struct api_error *err);
 
+/* api_media_resolve whose probe asks for the first head_cap bytes
+ * (<= 16 MiB) instead of one: they are stored into head, *head_len of
+ * them (the whole content of a file of up to head_cap bytes), of the
+ * version out->etag names. */
+enum api_rc api_media_resolve_head(struct api_client *c,
+                                   const struct api_media_ref *ref,
+                                   struct api_media *out, void *head,
+                                   size_t head_cap, size_t *head_len,
+                                   struct api_error *err);
+
 /* Read [off, off+len) of the media into buf (len <= 16 MiB), pinned to
  * m->etag (If-Match); *got is the number of bytes stored (short only at
  * end of object). API_ECHANGED if the object changed, API_EHTTP 403 when

@@ -106,7 +106,10 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     }
     rc = fetch(c, arg, body, len, &local);
     if (rc == API_OK) {
-        if (atomic_load(&write_gen) == gen)
+        /* a 200 with a broken body (truncated or malformed by a proxy)
+         * must not be served again for the TTL: only JSON is stored */
+        if (atomic_load(&write_gen) == gen &&
+            dec_same_doc(*body, *len, *body, *len) == 1)
             cache_store(c, key_path, *body, *len);
     } else if (old && !bypass && offline_failure(&local)) {
         char pbuf[256];

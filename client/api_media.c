@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MEDIA_POLL_FIRST_MS 250
 #define MEDIA_POLL_MAX_MS 2000
@@ -33,20 +34,37 @@ static enum api_rc resolve_once(struct api_client *c,
     }
 }
 
-/* One ranged GET of byte 0 for size, ETag and content type (a HEAD may
- * not be covered by the URL's signature). */
+/* An error document where media was expected (a proxy or storage error
+ * page answered 200): never taken for the object's bytes. */
+static int not_media(const struct http_resp *resp)
+{
+    return strncasecmp(resp->content_type, "application/json", 16) == 0 ||
+           strncasecmp(resp->content_type, "text/html", 9) == 0;
+}
+
+/* One ranged GET of the first head_cap bytes (at least 1) for size, ETag
+ * and content type (a HEAD may not be covered by the URL's signature);
+ * the bytes land in head (*head_len of them), so that a small file's
+ * whole content comes with its probe. */
 static enum api_rc probe(struct api_client *c, struct api_media *m,
+                         void *head, size_t head_cap, size_t *head_len,
                          struct api_error *err)
 {
-    unsigned char byte;
+    unsigned char byte = 0;
+    char range[48];
     struct api_call call = {.method = "GET", .url = m->url, .media = 1,
-                            .range = "0-0", .sink = &byte, .sink_cap = 1};
+                            .range = range, .sink = head ? head : &byte,
+                            .sink_cap = head ? head_cap : 1};
     struct http_resp resp = {0};
-    uint64_t a, b;
+    uint64_t a = 1, b = 0;
     int64_t total = -1;
     enum api_rc rc;
 
+    snprintf(range, sizeof(range), "0-%zu", call.sink_cap - 1);
     rc = api_call_do(c, &call, &resp, err);
+    if (rc == API_OK && not_media(&resp))
+        rc = api_fail(err, API_EPROTO, "media host sent %s, not media",
+                      resp.content_type);
     if (rc == API_OK && resp.status == 206 &&
         api_parse_content_range(resp.content_range, &a, &b, &total) != 0)
         rc = api_fail(err, API_EPROTO, "bad Content-Range from media host");
@@ -59,18 +77,32 @@ static enum api_rc probe(struct api_client *c, struct api_media *m,
     if (rc == API_OK && resp.content_type[0] &&
         !(m->content_type = strdup(resp.content_type)))
         rc = api_fail(err, API_ENOMEM, "out of memory");
+    /* the head stands for the object's first bytes only when it is the
+     * complete 206 answer to our range (never a 200, a truncated body or
+     * one that starts elsewhere) */
+    if (head_len)
+        *head_len = rc == API_OK && resp.status == 206 && a == 0 &&
+                            b >= a && resp.len == b - a + 1
+                        ? resp.len
+                        : 0;
     http_resp_clear(&resp);
     return rc;
 }
 
-enum api_rc api_media_resolve(struct api_client *c,
-                              const struct api_media_ref *ref,
-                              struct api_media *out, struct api_error *err)
+enum api_rc api_media_resolve_head(struct api_client *c,
+                                   const struct api_media_ref *ref,
+                                   struct api_media *out, void *head,
+                                   size_t head_cap, size_t *head_len,
+                                   struct api_error *err)
 {
     int64_t deadline = api_now_ms(c) + c->cfg.transcode_timeout_ms;
     long delay = MEDIA_POLL_FIRST_MS;
     enum api_rc rc;
 
+    if (head_len)
+        *head_len = 0;
+    if (!head || head_cap == 0 || head_cap > MEDIA_READ_MAX)
+        head = NULL;
     for (;;) {
         api_error_clear(err);
         rc = resolve_once(c, ref, out, err);
@@ -87,10 +119,20 @@ enum api_rc api_media_resolve(struct api_client *c,
                  "media still transcoding after %ld ms",
                  c->cfg.transcode_timeout_ms);
     if (rc == API_OK)
-        rc = probe(c, out, err);
-    if (rc != API_OK)
+        rc = probe(c, out, head, head_cap, head_len, err);
+    if (rc != API_OK) {
         api_media_clear(out);
+        if (head_len)
+            *head_len = 0;
+    }
     return rc;
+}
+
+enum api_rc api_media_resolve(struct api_client *c,
+                              const struct api_media_ref *ref,
+                              struct api_media *out, struct api_error *err)
+{
+    return api_media_resolve_head(c, ref, out, NULL, 0, NULL, err);
 }
 
 /* Check a media answer: 206 must start at off and carry all of the
@@ -103,6 +145,9 @@ static enum api_rc check_read(const struct api_media *m,
     uint64_t a = 0, b = 0;
     int64_t total = -1;
 
+    if (not_media(resp))
+        return api_fail(err, API_EPROTO, "media host sent %s, not media",
+                        resp->content_type);
     if (m->etag && resp->etag[0] && strcmp(m->etag, resp->etag) != 0)
         return api_fail(err, API_ECHANGED, "media changed on the server");
     if (resp->status == 206 &&

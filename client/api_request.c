@@ -198,10 +198,15 @@ static enum api_rc status_failure(const struct http_resp *resp,
     return API_EHTTP;
 }
 
-/* Decide about another attempt; sleeps the backoff. 1: retry. */
+/* Decide about another attempt; sleeps the backoff. 1: retry.
+ * A host that refuses connections while the client already knows it is
+ * offline is not retried: the caller gets its error (or the cached copy)
+ * at once instead of after the whole backoff, and the first attempt of
+ * each call still notices when the API is back. */
 static int retry_wait(struct api_client *c, const struct api_call *call,
                       struct attempt *a, enum http_result res,
-                      const struct http_resp *resp, int attempt)
+                      const struct http_resp *resp, int attempt,
+                      int was_offline)
 {
     struct api_retry_in in = {
         .idempotent = a->idempotent,
@@ -215,7 +220,8 @@ static int retry_wait(struct api_client *c, const struct api_call *call,
     };
     long d = api_retry_delay(&in);
 
-    if (d < 0 || atomic_load(&c->shutdown))
+    if (d < 0 || atomic_load(&c->shutdown) ||
+        (res == HTTP_ECONNECT && was_offline))
         return 0;
     if (res == HTTP_OK && resp->status == 429)
         atomic_fetch_add(&c->st_rate_waits, 1);
@@ -237,7 +243,7 @@ enum api_rc api_call_do(struct api_client *c, const struct api_call *call,
     struct attempt a = {0};
     enum http_result res;
     enum api_rc rc;
-    int renewed = 0;
+    int renewed = 0, was_offline = atomic_load(&c->st_offline);
 
     memset(resp, 0, sizeof(*resp));
     rc = attempt_init(c, call, &a, err);
@@ -251,7 +257,7 @@ enum api_rc api_call_do(struct api_client *c, const struct api_call *call,
             http_resp_clear(resp);
             continue;
         }
-        if (!retry_wait(c, call, &a, res, resp, attempt)) {
+        if (!retry_wait(c, call, &a, res, resp, attempt, was_offline)) {
             if (res != HTTP_OK)
                 rc = http_failure(c, res, resp, err);
             else if (resp->status >= 400 || resp->status < 100)

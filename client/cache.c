@@ -158,6 +158,7 @@ static void apply_config(struct cache *cache, const struct cache_config *cfg)
         cache->ra_blocks = 0;
     cache->nworkers = cfg->workers > 0 ? cfg->workers : CACHE_DEFAULT_WORKERS;
     cache->min_free = cfg->min_free_bytes;
+    cache->direct = 1; /* until the filesystem refuses O_DIRECT */
     if (cache->min_free == 0 && statvfs(cache->dir, &vfs) == 0)
         cache->min_free = (uint64_t)vfs.f_blocks * vfs.f_frsize / 20;
     cache->st.max_bytes = cache->max_bytes;
@@ -184,6 +185,8 @@ static struct cache *cache_alloc(const char *dir)
 
 static void cache_dealloc(struct cache *cache)
 {
+    while (cache->npool > 0)
+        free(cache->pool[--cache->npool]);
     if (cache->lockfd >= 0)
         close(cache->lockfd); /* releases the flock */
     pthread_mutex_destroy(&cache->lock);

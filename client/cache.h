@@ -98,8 +98,10 @@ ssize_t cache_obj_read(struct cache_obj *obj, void *buf, size_t len,
 /* Zero-copy variant: make sure the block holding off is cached, then give
  * a file descriptor and offset the caller may pread/splice from, for up to
  * *avail bytes (within that block). The block stays pinned until
- * cache_obj_unpin(obj, off). Returns 0 or -errno; -ENOSYS when the cache
- * is pass-through (use cache_obj_read). */
+ * cache_obj_unpin(obj, off). Returns 0 or -errno; -ENOSYS (use
+ * cache_obj_read) when the cache is pass-through, or when the block's
+ * bytes are still in memory after their download (block writes bypass
+ * the page cache, so copying them beats reading the disk). */
 int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
                       off_t *fd_off, size_t *avail);
 void cache_obj_unpin(struct cache_obj *obj, uint64_t off);

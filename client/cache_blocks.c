@@ -65,17 +65,34 @@ int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
     return got == len ? 0 : -EIO;
 }
 
-static struct cache_fl *fl_new(size_t len)
+static size_t align_up(size_t n)
+{
+    return (n + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
+}
+
+/* A download buffer: aligned and padded with zeros to CACHE_ALIGN, so
+ * that it can be written with O_DIRECT (the padding lands beyond the
+ * object's end in the sparse data file, where nothing reads it). Full
+ * blocks reuse an idle buffer of the pool. [L] */
+static struct cache_fl *fl_new(struct cache *cache, size_t len)
 {
     struct cache_fl *fl = calloc(1, sizeof *fl);
+    size_t cap = align_up(len ? len : 1);
+    void *p = NULL;
 
     if (!fl)
         return NULL;
-    fl->buf = malloc(len ? len : 1);
-    if (!fl->buf) {
+    if (cap == align_up(cache->bsize) && cache->npool > 0)
+        p = cache->pool[--cache->npool];
+    else if (posix_memalign(&p, CACHE_ALIGN, cap) != 0)
+        p = NULL;
+    if (!p) {
         free(fl);
         return NULL;
     }
+    fl->cache = cache;
+    fl->buf = p;
+    memset(fl->buf + len, 0, cap - len);
     fl->len = len;
     fl->refs = 1;
     pthread_cond_init(&fl->cv, NULL);
@@ -84,27 +101,64 @@ static struct cache_fl *fl_new(size_t len)
 
 void cache_fl_put(struct cache_fl *fl)
 {
+    struct cache *cache = fl->cache;
+
     if (--fl->refs > 0)
         return;
     pthread_cond_destroy(&fl->cv);
-    free(fl->buf);
+    if (align_up(fl->len ? fl->len : 1) == align_up(cache->bsize) &&
+        cache->npool < CACHE_POOL)
+        cache->pool[cache->npool++] = fl->buf;
+    else
+        free(fl->buf);
     free(fl);
 }
 
 /* Recompute a claimed block's checksum from the data file. */
-static int verify(int fd, const struct cache_ent *ent, uint32_t idx,
-                  uint32_t crc)
+static int verify(struct cache *cache, int fd, const struct cache_ent *ent,
+                  uint32_t idx, uint32_t crc)
 {
     uint32_t len = cache_blk_len(ent, idx);
-    unsigned char *buf = malloc(len ? len : 1);
+    size_t cap = align_up(cache->bsize);
+    unsigned char *buf = NULL;
+    void *p = NULL;
     int ok;
 
+    /* a buffer of the pool: a malloc of 2 MiB in every checking thread
+     * left each thread's arena holding one (70 MiB peak on a re-read) */
+    pthread_mutex_lock(&cache->lock);
+    if (cache->npool > 0)
+        buf = cache->pool[--cache->npool];
+    pthread_mutex_unlock(&cache->lock);
+    if (!buf && posix_memalign(&p, CACHE_ALIGN, cap) == 0)
+        buf = p;
     if (!buf)
         return 0;
     ok = pread_full(fd, buf, len, (off_t)idx * ent->bsize) == (ssize_t)len &&
          cache_crc32c(0, buf, len) == crc;
-    free(buf);
+    pthread_mutex_lock(&cache->lock);
+    if (cache->npool < CACHE_POOL)
+        cache->pool[cache->npool++] = buf;
+    else
+        free(buf);
+    pthread_mutex_unlock(&cache->lock);
     return ok;
+}
+
+/* Write the block's bytes at off: through dfd (O_DIRECT: no copy into
+ * the page cache, whose fresh pages cost more than the network) when
+ * there is one, else through fd. A direct write the filesystem refuses
+ * (EINVAL) falls back to fd. */
+static int write_block(struct cache *cache, int fd, int dfd,
+                       const struct cache_fl *fl, off_t off)
+{
+    int rc = -EINVAL;
+
+    if (dfd >= 0)
+        rc = pwrite_full(cache, dfd, fl->buf, align_up(fl->len), off);
+    if (rc == -EINVAL)
+        rc = pwrite_full(cache, fd, fl->buf, fl->len, off);
+    return rc;
 }
 
 /* Write a downloaded block to the data file after reserving room for it.
@@ -117,7 +171,7 @@ static int store(struct cache_obj *obj, struct cache_blk *b,
     struct statvfs vfs;
     uint64_t avail = UINT64_MAX;
     const char *what = "free space below the floor";
-    int fd, rc;
+    int fd, dfd, rc;
 
     if (statvfs(cache->dir, &vfs) == 0)
         avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -128,11 +182,11 @@ static int store(struct cache_obj *obj, struct cache_blk *b,
         cache->st.bytes_used -= fl->len;
         rc = fd;
     }
+    dfd = rc == 0 ? ent->dfd : -1;
     pthread_mutex_unlock(&cache->lock);
     if (rc == 0) {
         what = "writing a block";
-        rc = pwrite_full(cache, fd, fl->buf, fl->len,
-                         (off_t)b->idx * ent->bsize);
+        rc = write_block(cache, fd, dfd, fl, (off_t)b->idx * ent->bsize);
         if (rc != 0) {
             pthread_mutex_lock(&cache->lock);
             cache->st.bytes_used -= fl->len;
@@ -154,8 +208,6 @@ static int finish(struct cache *cache, struct cache_blk *b, struct cache_fl *fl,
     int commit = 0;
 
     cache->st.in_flight--;
-    if (rc == 0)
-        cache->st.bytes_downloaded += fl->len;
     b->fl = NULL;
     b->state = CACHE_BLK_MISSING;
     if (stored && ent->dead) {
@@ -170,6 +222,8 @@ static int finish(struct cache *cache, struct cache_blk *b, struct cache_fl *fl,
         commit = ent->dirty >= CACHE_COMMIT_BLOCKS ||
                  time(NULL) - ent->last_commit >= CACHE_COMMIT_SECS;
     }
+    if (rc == 0 && !ent->dead)
+        cache_mem_keep(cache, b, fl);
     if (rc == -ESTALE)
         cache_ent_detach(cache, ent);
     fl->done = 1;
@@ -180,20 +234,23 @@ static int finish(struct cache *cache, struct cache_blk *b, struct cache_fl *fl,
 
 /* Download block b (we own fl, state FETCHING) and store it. */
 static int download(struct cache_obj *obj, struct cache_blk *b,
-                    struct cache_fl *fl)
+                    struct cache_fl *fl, int have)
 {
     struct cache *cache = obj->cache;
     struct cache_ent *ent = b->ent;
     uint32_t crc = 0;
     int rc, stored = 0, commit;
 
-    rc =
-        cache_fetch_exact(obj, (uint64_t)b->idx * ent->bsize, fl->len, fl->buf);
+    rc = have ? 0
+              : cache_fetch_exact(obj, (uint64_t)b->idx * ent->bsize, fl->len,
+                                  fl->buf);
     if (rc == 0) {
         crc = cache_crc32c(0, fl->buf, fl->len);
         stored = store(obj, b, fl) == 0;
     }
     pthread_mutex_lock(&cache->lock);
+    if (rc == 0 && !have)
+        cache->st.bytes_downloaded += fl->len;
     commit = finish(cache, b, fl, rc, stored, crc);
     if (commit)
         commit = cache_commit_schedule(obj) != 0;
@@ -203,6 +260,20 @@ static int download(struct cache_obj *obj, struct cache_blk *b,
     return rc;
 }
 
+/* The in-memory copy of a block since its download (stored or not: a
+ * full cache disk must not cost a download per read). [L] */
+static void get_mem(struct cache *cache, struct cache_blk *b, int reader,
+                    struct cache_blk_ref *ref)
+{
+    if (b->state == CACHE_BLK_PRESENT)
+        cache_lru_touch(cache, b);
+    b->mem->refs++;
+    if (reader)
+        cache->st.hits++;
+    ref->fd = -1;
+    ref->fl = b->mem;
+}
+
 /* PRESENT block: pin it and check it once per session. [L] on entry and
  * exit. Returns 0 (pinned, ref->fd set), 1 (checksum failed: block now
  * treated as missing, retry) or CACHE_BLK_DIRECT. */
@@ -210,16 +281,17 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
                        struct cache_blk_ref *ref)
 {
     struct cache *cache = obj->cache;
-    int fd = cache_ent_fd(cache, b->ent), ok;
+    int fd, ok;
     uint32_t crc = b->crc;
 
+    fd = cache_ent_fd(cache, b->ent);
     if (fd < 0)
         return CACHE_BLK_DIRECT;
     b->pins++;
     cache_lru_touch(cache, b);
     if (!b->verified) {
         pthread_mutex_unlock(&cache->lock);
-        ok = verify(fd, b->ent, b->idx, crc);
+        ok = verify(cache, fd, b->ent, b->idx, crc);
         pthread_mutex_lock(&cache->lock);
         if (!ok) {
             b->pins--;
@@ -268,13 +340,18 @@ int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
     struct cache *cache = obj->cache;
     struct cache_ent *ent = obj->ent;
     struct cache_fl *fl;
-    int rc;
+    int rc, have;
 
     pthread_mutex_lock(&cache->lock);
     for (;;) {
         struct cache_blk *b = &ent->blk[idx];
         if (ent->dead || cache->passthrough) {
             rc = CACHE_BLK_DIRECT;
+            break;
+        }
+        if (b->mem && b->state == CACHE_BLK_PRESENT) {
+            get_mem(cache, b, reader, ref);
+            rc = 0;
             break;
         }
         if (b->state == CACHE_BLK_PRESENT) {
@@ -287,18 +364,25 @@ int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
             rc = get_fetching(cache, b, reader, ref);
             break;
         }
-        fl = fl_new(cache_blk_len(ent, idx));
+        /* MISSING: download it, or store the copy an earlier download
+         * left in memory when the disk was full */
+        have = b->mem != NULL;
+        fl = have ? b->mem : fl_new(cache, cache_blk_len(ent, idx));
         if (!fl) {
             rc = -ENOMEM;
             break;
         }
+        if (have)
+            fl->refs++;
         b->fl = fl;
         b->state = CACHE_BLK_FETCHING;
         cache->st.in_flight++;
         if (reader)
-            cache->st.misses++;
+            cache->st.misses += !have;
+        if (reader)
+            cache->st.hits += have;
         pthread_mutex_unlock(&cache->lock);
-        rc = download(obj, b, fl);
+        rc = download(obj, b, fl, have);
         pthread_mutex_lock(&cache->lock);
         if (rc < 0) {
             cache_fl_put(fl);

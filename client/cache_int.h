@@ -28,6 +28,9 @@
 #define CACHE_COMMIT_SECS 1        /* ... or this many seconds */
 #define CACHE_DOC_MAX (64u << 20)  /* largest document we read back */
 #define CACHE_META_MAX (64u << 20) /* largest meta file we read back */
+#define CACHE_MEM_KEEP 6           /* downloaded blocks kept in memory */
+#define CACHE_ALIGN 4096u          /* O_DIRECT buffer/length alignment */
+#define CACHE_POOL 4               /* idle block buffers kept for reuse */
 
 enum cache_blk_state {
     CACHE_BLK_MISSING = 0,
@@ -38,6 +41,7 @@ enum cache_blk_state {
 /* One download in flight. Refcounted: the downloader plus each waiter.
  * buf holds the block's bytes once done && rc == 0 (immutable then). */
 struct cache_fl {
+    struct cache *cache; /* owner of the buffer pool */
     pthread_cond_t cv;
     int done; /* [L] */
     int rc;   /* [L] 0 or -errno, valid when done */
@@ -52,6 +56,10 @@ struct cache_blk {
     struct cache_ent *ent;
     struct cache_blk *prev, *next; /* [L] global LRU; NULL if not linked */
     struct cache_fl *fl;           /* [L] when FETCHING */
+    struct cache_fl *mem;          /* [L] its bytes, still in memory
+                                      after the download (one of
+                                      cache.memq; also when they could
+                                      not be stored), or NULL */
     uint32_t idx;
     uint32_t crc;     /* [L] CRC32C of the block when PRESENT */
     int pins;         /* [L] readers/read_fd holders */
@@ -73,6 +81,8 @@ struct cache_ent {
     int refs;              /* [L] handles + running commits */
     int dead;              /* [L] detached: discarded or replaced */
     int fd;                /* [L] data file, -1 until needed */
+    int dfd;               /* [L] the same file opened O_DIRECT for block
+                              writes, or -1 (unsupported: use fd) */
     unsigned dirty;        /* [L] blocks changed since last commit */
     int commit_queued;     /* [L] a commit job is pending */
     time_t last_commit;    /* [L] */
@@ -118,6 +128,18 @@ struct cache {
     struct cache_blk lru;  /* [L] sentinel: next = most recent */
     struct cache_stats st; /* [L] counters (bytes_used is live) */
     int warned_disk;       /* [L] disk warning logged once */
+
+    int direct;            /* [L] block writes bypass the page cache */
+    /* Blocks whose bytes stay in memory after their download, oldest
+     * first: a sequential reader behind readahead takes them from here,
+     * not from the disk (block writes use O_DIRECT and leave nothing in
+     * the page cache). Each holds a reference on its blk->mem. */
+    struct cache_blk *memq[CACHE_MEM_KEEP]; /* [L] */
+    int nmem;                               /* [L] */
+    /* Idle block-sized download buffers: reusing them spares a fresh
+     * mapping (page faults + zeroing) per 2 MiB downloaded. */
+    unsigned char *pool[CACHE_POOL];        /* [L] */
+    int npool;                              /* [L] */
 
     pthread_cond_t qcv;                  /* [L] workers wait here */
     struct cache_job q[CACHE_QUEUE_CAP]; /* [L] ring */
@@ -190,6 +212,12 @@ uint32_t cache_blk_len(const struct cache_ent *ent, uint32_t idx);
 
 /* ---- cache_lru.c ---- */
 void cache_lru_unlink(struct cache *cache, struct cache_blk *b); /* [L] */
+/* Keep the bytes fl of the just-stored block b in memory (evicting the
+ * oldest kept block beyond CACHE_MEM_KEEP). [L] */
+void cache_mem_keep(struct cache *cache, struct cache_blk *b,
+                    struct cache_fl *fl);
+/* Forget b's in-memory copy, if any. [L] */
+void cache_mem_drop(struct cache *cache, struct cache_blk *b);
 void cache_lru_touch(struct cache *cache, struct cache_blk *b);  /* [L] */
 /* Forget a PRESENT block: accounting, LRU, state MISSING. [L] */
 void cache_blk_forget(struct cache *cache, struct cache_blk *b);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cache_int.h"
@@ -33,10 +34,39 @@ void cache_lru_touch(struct cache *cache, struct cache_blk *b)
     cache->lru.next = b;
 }
 
+void cache_mem_drop(struct cache *cache, struct cache_blk *b)
+{
+    int i;
+
+    if (!b->mem)
+        return;
+    for (i = 0; i < cache->nmem && cache->memq[i] != b; i++)
+        ;
+    if (i < cache->nmem) {
+        memmove(&cache->memq[i], &cache->memq[i + 1],
+                (size_t)(cache->nmem - i - 1) * sizeof cache->memq[0]);
+        cache->nmem--;
+    }
+    cache_fl_put(b->mem);
+    b->mem = NULL;
+}
+
+void cache_mem_keep(struct cache *cache, struct cache_blk *b,
+                    struct cache_fl *fl)
+{
+    cache_mem_drop(cache, b);
+    if (cache->nmem == CACHE_MEM_KEEP)
+        cache_mem_drop(cache, cache->memq[0]);
+    fl->refs++;
+    b->mem = fl;
+    cache->memq[cache->nmem++] = b;
+}
+
 void cache_blk_forget(struct cache *cache, struct cache_blk *b)
 {
     uint32_t len = cache_blk_len(b->ent, b->idx);
 
+    cache_mem_drop(cache, b);
     cache_lru_unlink(cache, b);
     b->state = CACHE_BLK_MISSING;
     b->verified = 0;

@@ -52,12 +52,20 @@ static unsigned bucket(const char *key)
     return h % CACHE_TAB_SIZE;
 }
 
+static void ent_close_fds(struct cache_ent *ent)
+{
+    if (ent->fd >= 0)
+        close(ent->fd);
+    if (ent->dfd >= 0)
+        close(ent->dfd);
+    ent->fd = ent->dfd = -1;
+}
+
 static void ent_free(struct cache_ent *ent)
 {
     if (!ent)
         return;
-    if (ent->fd >= 0)
-        close(ent->fd);
+    ent_close_fds(ent);
     pthread_mutex_destroy(&ent->commit_lock);
     free(ent->blk);
     free(ent->key);
@@ -73,7 +81,7 @@ static struct cache_ent *ent_new(const char *key, const char *version,
 
     if (!ent)
         return NULL;
-    ent->fd = -1;
+    ent->fd = ent->dfd = -1;
     pthread_mutex_init(&ent->commit_lock, NULL);
     ent->key = strdup(key);
     ent->version = strdup(version);
@@ -147,9 +155,11 @@ void cache_ent_detach(struct cache *cache, struct cache_ent *ent)
     if (ent->dead)
         return;
     tab_remove(cache, ent);
-    for (uint32_t i = 0; i < ent->nblocks; i++)
+    for (uint32_t i = 0; i < ent->nblocks; i++) {
+        cache_mem_drop(cache, &ent->blk[i]);
         if (ent->blk[i].state == CACHE_BLK_PRESENT)
             cache_blk_forget(cache, &ent->blk[i]);
+    }
     /* Open fds keep the old inode readable for pinned readers. */
     unlink_in(cache, ent->hash, "meta");
     unlink_in(cache, ent->hash, "data");
@@ -165,9 +175,8 @@ void cache_ent_unref(struct cache *cache, struct cache_ent *ent)
         return;
     if (ent->dead) {
         ent_free(ent);
-    } else if (ent->fd >= 0) {
-        close(ent->fd);
-        ent->fd = -1;
+    } else {
+        ent_close_fds(ent);
     }
 }
 
@@ -199,6 +208,24 @@ struct cache_ent *cache_ent_get(struct cache *cache, const char *key,
     return ent;
 }
 
+/* The O_DIRECT twin of the data file (block writes that leave nothing
+ * behind in the page cache); -1 when the filesystem refuses O_DIRECT,
+ * which then stays off for this cache. [L] */
+static void open_direct(struct cache *cache, struct cache_ent *ent,
+                        const char *path)
+{
+    if (!cache->direct || ent->dfd >= 0)
+        return;
+    ent->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (ent->dfd < 0 && errno == EINVAL) {
+        log_debug("cache: %s does not support O_DIRECT; buffered writes",
+                  cache->dir);
+        cache->direct = 0;
+    }
+    if (ent->dfd < 0)
+        ent->dfd = -1;
+}
+
 int cache_ent_fd(struct cache *cache, struct cache_ent *ent)
 {
     char *dir, *path;
@@ -222,6 +249,7 @@ int cache_ent_fd(struct cache *cache, struct cache_ent *ent)
         free(dir);
         return rc;
     }
+    open_direct(cache, ent, path);
     free(path);
     free(dir);
     return ent->fd;
@@ -466,6 +494,8 @@ int cache_meta_scan(struct cache *cache)
 
 void cache_ents_free_all(struct cache *cache)
 {
+    while (cache->nmem > 0)
+        cache_mem_drop(cache, cache->memq[0]);
     for (int b = 0; b < CACHE_TAB_SIZE; b++) {
         struct cache_ent *ent;
         while ((ent = cache->tab[b]) != NULL) {

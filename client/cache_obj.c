@@ -43,8 +43,12 @@ struct cache_obj *cache_obj_open(struct cache *cache, const char *key,
     obj->src = *src;
     obj->size = size;
     obj->refs = 1;
-    if (created)
-        (void)cache_meta_commit(cache, obj->ent); /* for cache_obj_lookup */
+    /* No metadata commit for a new entry: cache_obj_lookup answers from
+     * memory within this mount, and an entry without blocks has nothing
+     * to offer the next one (its first downloaded blocks commit it). Two
+     * fsyncs per opened file were the largest cost of copying many small
+     * recordings. */
+    (void)created;
     return obj;
 }
 
@@ -172,6 +176,12 @@ static int read_block(struct cache_obj *obj, uint32_t idx, void *dst,
     got = cache_blk_pread(&ref, dst, n, (off_t)off, boff);
     from_disk = ref.fd >= 0;
     cache_blk_put(obj, idx, &ref);
+    if (!from_disk && boff + n == cache_blk_len(obj->ent, idx)) {
+        /* read to its end: a sequential reader is done with the copy */
+        pthread_mutex_lock(&cache->lock);
+        cache_mem_drop(cache, &obj->ent->blk[idx]);
+        pthread_mutex_unlock(&cache->lock);
+    }
     if (got != (ssize_t)n) {
         cache_warn_disk(cache, "reading a block", got < 0 ? (int)-got : EIO);
         return read_direct(obj, dst, n, off);
@@ -223,6 +233,7 @@ int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
 {
     struct cache_blk_ref ref = {.fd = -1, .fl = NULL};
     uint32_t idx, boff;
+    int rc;
 
     *fd = -1;
     *fd_off = 0;
@@ -236,25 +247,24 @@ int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
     pthread_mutex_lock(&obj->cache->lock);
     note_read(obj, off, cache_blk_len(obj->ent, idx) - boff);
     pthread_mutex_unlock(&obj->cache->lock);
-    for (int tries = 0; tries < 2; tries++) {
-        int rc = cache_blk_get(obj, idx, tries == 0, &ref);
-        if (rc == CACHE_BLK_DIRECT)
-            return -ENOSYS;
-        if (rc < 0)
-            return rc;
-        if (ref.fd >= 0) {
-            *fd = ref.fd;
-            *fd_off = (off_t)off;
-            *avail = cache_blk_len(obj->ent, idx) - boff;
-            pthread_mutex_lock(&obj->cache->lock);
-            obj->cache->st.bytes_served += *avail;
-            pthread_mutex_unlock(&obj->cache->lock);
-            return 0;
-        }
-        /* We got the bytes of a download: normally on disk now. */
+    rc = cache_blk_get(obj, idx, 1, &ref);
+    if (rc == CACHE_BLK_DIRECT)
+        return -ENOSYS;
+    if (rc < 0)
+        return rc;
+    if (ref.fd < 0) {
+        /* The bytes are in memory (a download, or kept after one): the
+         * caller copies them (cache_obj_read) rather than read the disk. */
         cache_blk_put(obj, idx, &ref);
+        return -ENOSYS;
     }
-    return -ENOSYS;
+    *fd = ref.fd;
+    *fd_off = (off_t)off;
+    *avail = cache_blk_len(obj->ent, idx) - boff;
+    pthread_mutex_lock(&obj->cache->lock);
+    obj->cache->st.bytes_served += *avail;
+    pthread_mutex_unlock(&obj->cache->lock);
+    return 0;
 }
 
 void cache_obj_unpin(struct cache_obj *obj, uint64_t off)

@@ -1,5 +1,6 @@
-/* cache_ra.c - readahead: a bounded pool of workers downloads the blocks
- * after a sequential reader's position. Jobs hold a reference on their
+/* cache_ra.c - readahead: a bounded pool of workers downloads (or, for
+ * blocks an earlier mount left, checksums) the blocks after a sequential
+ * reader's position. Jobs hold a reference on their
  * object handle; a job of a released handle is dropped undone. */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +18,11 @@ void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
     for (uint32_t j = last + 1;
          j < ent->nblocks && j <= last + (uint32_t)cache->ra_blocks; j++) {
         struct cache_blk *b = &ent->blk[j];
-        if (b->state != CACHE_BLK_MISSING || b->queued)
+        /* missing blocks are downloaded; blocks claimed by an earlier
+         * mount are checksummed ahead of the reader (which then finds
+         * them verified and in the page cache) */
+        if (b->queued || b->mem || b->state == CACHE_BLK_FETCHING ||
+            (b->state == CACHE_BLK_PRESENT && b->verified))
             continue;
         if (cache->qlen == CACHE_QUEUE_CAP)
             return;
@@ -59,6 +64,15 @@ void cache_blk_prefetch(struct cache_obj *obj, uint32_t idx)
         log_debug("cache: readahead of block %u failed: %d", idx, rc);
 }
 
+/* Block b still needs a download or a check. [L] */
+static int ra_wanted(const struct cache_blk *b)
+{
+    if (b->mem)
+        return 0;
+    return b->state == CACHE_BLK_MISSING ||
+           (b->state == CACHE_BLK_PRESENT && !b->verified);
+}
+
 /* Pop a job. [L] */
 static struct cache_job pop(struct cache *cache)
 {
@@ -87,7 +101,7 @@ static void *worker_main(void *arg)
         int commit = job.idx == CACHE_JOB_COMMIT;
         int go =
             commit || (!job.obj->released && !job.obj->ent->dead &&
-                       job.obj->ent->blk[job.idx].state == CACHE_BLK_MISSING);
+                       ra_wanted(&job.obj->ent->blk[job.idx]));
         pthread_mutex_unlock(&cache->lock);
         if (go && commit)
             (void)cache_meta_commit(cache, job.obj->ent);

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #define HTTP_INITIAL_BODY 4096
+#define HTTP_SINK_BUFFER (256L << 10) /* receive buffer of media reads */
 
 struct pool_item {
     CURL *easy;
@@ -413,6 +414,9 @@ static void set_options(struct http_ctx *h, struct xfer *x,
         curl_easy_setopt(e, CURLOPT_USERNAME, q->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, q->password ? q->password : "");
     }
+    if (q->sink && q->sink_cap >= HTTP_SINK_BUFFER)
+        /* big media ranges: fewer recv() calls and write callbacks */
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)HTTP_SINK_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);

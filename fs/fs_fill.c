@@ -31,6 +31,12 @@ static int media_is_file_less(const char *media)
                      !strcmp(media, "message"));
 }
 
+/* With format=NONE the listing says "media.bin": the original's content
+ * type is known only to the media request (resolve + probe), and the
+ * listings (recordingmetadata, userrecordings, orphans) carry none, so
+ * naming it by type would cost one request per entry on every `ls`. A
+ * name must also not change under a user once listed. The bytes are the
+ * original's; looking up media.<ext> of a known format fetches that one. */
 const char *fs_media_name(struct fs_ctx *ctx, char *buf, size_t n)
 {
     const char *ext = api_format_ext(ctx->opts.format);

@@ -76,6 +76,13 @@ struct fs_attr {
 
 struct fs_mobj;
 
+/* A document whose removal by mv(1) is held back (fs_replace.c). */
+#define FS_HELD_MAX 16
+struct fs_held {
+    char path[512]; /* "" when free */
+    double until;   /* CLOCK_MONOTONIC seconds */
+};
+
 struct fs_ctx {
     struct fs_opts opts;
     struct api_client *client;
@@ -90,6 +97,7 @@ struct fs_ctx {
     struct fs_mobj *mobjs;                /* open media objects */
     struct fs_mres *mres;                 /* media resolve cache */
     atomic_long in_flight;                /* media reads running */
+    struct fs_held held[FS_HELD_MAX];     /* fs_replace.c; under lock */
 };
 
 /* ---- fs_config.c (pure) ---- */
@@ -175,6 +183,17 @@ int fs_scratch_rename(struct fs_ctx *ctx, const char *from, const char *to);
 /* Turn a scratch file into an empty read-only name that vanishes after
  * `seconds` and is never listed (touch(1) sets times after close). */
 void fs_scratch_ghost(struct fs_ctx *ctx, const char *path, int seconds);
+
+/* ---- fs_replace.c: mv(1) onto a document from another filesystem ---- */
+/* 1 if the process is mv(1) (by its /proc comm). */
+int fs_pid_is_mv(pid_t pid);
+/* Hold back the removal of a document for a few seconds: 0, -EBUSY when
+ * too many are held, -ENAMETOOLONG. */
+int fs_replace_hold(struct fs_ctx *ctx, const char *path);
+/* 1 while path is held (it then does not exist locally). */
+int fs_replace_pending(struct fs_ctx *ctx, const char *path);
+/* 1 (and the hold ends) if path was held: create opens the document. */
+int fs_replace_take(struct fs_ctx *ctx, const char *path);
 
 /* ---- fs_media.c ---- */
 /* Resolve media size for stat (memory, then the disk cache's record,

@@ -17,13 +17,22 @@
 #define FS_KEY_MAX 512
 #define FS_URL_SLACK_S 30   /* re-resolve this long before URL expiry */
 #define FS_URL_DEFAULT_S 300
+/* The resolve probe fetches the first FS_HEAD bytes: the whole of a small
+ * recording, kept until its first read (at most FS_HEADS of them held),
+ * so that copying many small files costs no block request each. */
+#define FS_HEAD (64u << 10)
+#define FS_HEADS 16
 
 struct fs_mres {
     struct fs_mres *next;
     char key[FS_KEY_MAX];
     struct api_media m;
     time_t valid_until;
+    unsigned char *head; /* first head_len bytes of version m.etag */
+    size_t head_len;
 };
+
+static int heads_held; /* protected by ctx->lock (one mount a process) */
 
 struct fs_mobj {
     struct fs_mobj *next;
@@ -45,6 +54,8 @@ struct fetch_arg {
     struct mref mr;
     pthread_mutex_t lk;
     struct api_media m; /* protected by lk; url NULL: resolve first */
+    unsigned char *head; /* the probe's bytes of version m.etag, or NULL */
+    size_t head_len;
 };
 
 static const char *source_name(enum api_media_source s)
@@ -117,6 +128,29 @@ static void mres_forget(struct fs_ctx *ctx, const char *key)
     pthread_mutex_unlock(&ctx->lock);
 }
 
+/* Lock held. Forget r's head bytes. */
+static void mres_head_drop(struct fs_mres *r)
+{
+    if (r->head)
+        heads_held--;
+    free(r->head);
+    r->head = NULL;
+    r->head_len = 0;
+}
+
+/* Lock held. Keep a copy of the probe's bytes (bounded by FS_HEADS). */
+static void mres_head_keep(struct fs_mres *r, const unsigned char *head,
+                           size_t len)
+{
+    mres_head_drop(r);
+    if (!head || len == 0 || heads_held >= FS_HEADS ||
+        !(r->head = malloc(len)))
+        return;
+    memcpy(r->head, head, len);
+    r->head_len = len;
+    heads_held++;
+}
+
 /* 1 when a resolve answered another version than the one remembered. */
 static int version_moved(const struct api_media *old,
                          const struct api_media *m)
@@ -129,7 +163,8 @@ static int version_moved(const struct api_media *old,
 /* Remember the resolve of key; a new server version drops the kernel's
  * cached pages of path (they would otherwise be kept: keep_cache). */
 static void mres_store(struct fs_ctx *ctx, const char *key, const char *path,
-                       const struct api_media *m)
+                       const struct api_media *m, const unsigned char *head,
+                       size_t head_len)
 {
     time_t now = time(NULL);
     struct fs_mres *r;
@@ -154,6 +189,7 @@ static void mres_store(struct fs_ctx *ctx, const char *key, const char *path,
         /* re-resolving is how a new server version is seen */
         if (r->valid_until > now + ctx->opts.metadata_ttl)
             r->valid_until = now + ctx->opts.metadata_ttl;
+        mres_head_keep(r, head, head_len);
     }
     pthread_mutex_unlock(&ctx->lock);
     if (moved) {
@@ -167,6 +203,8 @@ static int resolve(struct fs_ctx *ctx, const char *path,
                    const struct mref *mr, struct api_media *out)
 {
     struct api_error err = {0};
+    unsigned char *head;
+    size_t head_len = 0;
     struct fs_mres *r;
     int rc = 1;
 
@@ -177,12 +215,37 @@ static int resolve(struct fs_ctx *ctx, const char *path,
     pthread_mutex_unlock(&ctx->lock);
     if (rc <= 0)
         return rc;
-    if (api_media_resolve(ctx->client, &mr->ref, out, &err) != API_OK)
+    head = malloc(FS_HEAD);
+    if (api_media_resolve_head(ctx->client, &mr->ref, out, head,
+                               head ? FS_HEAD : 0, &head_len,
+                               &err) != API_OK) {
+        free(head);
         return fs_fail(ctx, path, "media", &err);
-    mres_store(ctx, mr->key, path, out);
+    }
+    mres_store(ctx, mr->key, path, out, head, head_len);
+    free(head);
     if (out->size >= 0)
         fs_node_set_size(ctx, path, out->size);
     return 0;
+}
+
+/* Move the kept head bytes of key's version etag to a (its first read
+ * needs no request). */
+static void head_take(struct fs_ctx *ctx, const char *key, const char *etag,
+                      struct fetch_arg *a)
+{
+    struct fs_mres *r;
+
+    pthread_mutex_lock(&ctx->lock);
+    r = mres_find(ctx, key);
+    if (r && r->head && r->m.etag && etag && !strcmp(r->m.etag, etag)) {
+        a->head = r->head;
+        a->head_len = r->head_len;
+        r->head = NULL;
+        r->head_len = 0;
+        heads_held--;
+    }
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 /* Size from a fresh resolve (memory), else the API; when the API is
@@ -227,6 +290,7 @@ static void fetch_arg_free(void *p)
         return;
     api_media_clear(&a->m);
     pthread_mutex_destroy(&a->lk);
+    free(a->head);
     free(a);
 }
 
@@ -266,6 +330,11 @@ static int media_fetch(void *arg, uint64_t off, size_t len, void *buf,
     int rc = 0;
 
     *got = 0;
+    if (a->head && off + len <= a->head_len) { /* came with the probe */
+        memcpy(buf, a->head + off, len);
+        *got = len;
+        return 0;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = fetch_media(a, attempt > 0, &m);
         if (rc)
@@ -320,6 +389,8 @@ static struct cache_obj *obj_open(struct fs_ctx *ctx, const struct mref *mr,
     }
     if (!m)
         a->m.etag = etag ? strdup(etag) : NULL;
+    else
+        head_take(ctx, mr->key, etag, a);
     return cache_obj_open(ctx->cache, mr->key, etag ? etag : "", size, &src,
                           errp);
 }
@@ -456,6 +527,7 @@ void fs_media_destroy(struct fs_ctx *ctx)
         struct fs_mres *r = ctx->mres;
         ctx->mres = r->next;
         api_media_clear(&r->m);
+        mres_head_drop(r);
         free(r);
     }
 }

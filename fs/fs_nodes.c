@@ -18,6 +18,42 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Read-your-writes across a racing listing: a listing fetched while an
+ * edit of one of its documents completed may carry the old document; it
+ * must not replace what the edit stored. fs_node_put_doc() numbers its
+ * stores (recent ones kept in a ring); a fill remembers the number it
+ * started at, and apply_kid() keeps documents stored after that. */
+#define PUT_RING 32
+
+static struct {
+    char *path;
+    unsigned long gen;
+} put_ring[PUT_RING];             /* protected by ctx->lock */
+static unsigned long put_gen;     /* protected by ctx->lock */
+static __thread unsigned long fill_start; /* 0: not inside a fill */
+
+/* Lock held. 1 if path's document was stored after the fill began. */
+static int put_since_fill(const char *path)
+{
+    if (!fill_start)
+        return 0;
+    for (int i = 0; i < PUT_RING; i++)
+        if (put_ring[i].path && put_ring[i].gen >= fill_start &&
+            !strcmp(put_ring[i].path, path))
+            return 1;
+    return 0;
+}
+
+/* Lock held. */
+static void put_note(const char *path)
+{
+    int i = (int)(++put_gen % PUT_RING);
+
+    free(put_ring[i].path);
+    put_ring[i].path = strdup(path);
+    put_ring[i].gen = put_gen;
+}
+
 static unsigned hash_path(const char *s)
 {
     unsigned h = 2166136261u;
@@ -120,6 +156,10 @@ void fs_ctx_destroy(struct fs_ctx *ctx)
         }
     }
     fs_names_free(ctx->seen_convs, ctx->nseen);
+    for (int i = 0; i < PUT_RING; i++) {
+        free(put_ring[i].path);
+        put_ring[i].path = NULL;
+    }
     ctx->seen_convs = NULL;
     ctx->nseen = 0;
     pthread_mutex_destroy(&ctx->lock);
@@ -158,7 +198,7 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
     if (k->size >= 0 || !fs_type_is_media(k->type))
         n->size = k->size;
     rc = fs_dup_into(&n->link, k->link);
-    if (!k->e && fs_type_is_doc(k->type)) {
+    if (!k->e && fs_type_is_doc(k->type) && !put_since_fill(path)) {
         free(n->json); /* lazy document: fetched again when needed */
         n->json = NULL;
     }
@@ -172,7 +212,8 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
             rc = fs_dup_into(&n->media_type, k->e->media);
         const char *json = k->json ? k->json : k->e->json;
         size_t len = k->json ? k->json_len : k->e->json_len;
-        if (!rc && json && fs_type_is_doc(k->type)) {
+        if (!rc && json && fs_type_is_doc(k->type) &&
+            !put_since_fill(path)) {
             rc = fs_dup_into(&n->json, json);
             n->json_len = len;
             n->size = (int64_t)len;
@@ -377,7 +418,11 @@ static int fill_once(struct fs_ctx *ctx, const char *path,
         fills = w;
     }
     pthread_mutex_unlock(&fills_lk);
+    pthread_mutex_lock(&ctx->lock);
+    fill_start = put_gen + 1; /* stores numbered above put_gen are newer */
+    pthread_mutex_unlock(&ctx->lock);
     rc = fs_fill_dir(ctx, path, p);
+    fill_start = 0;
     if (w) {
         pthread_mutex_lock(&fills_lk);
         fill_finish(w, rc);
@@ -782,6 +827,7 @@ int fs_node_put_doc(struct fs_ctx *ctx, const char *path,
         rc = -ENOMEM;
         goto out;
     }
+    put_note(path);
     n->type = p.type;
     n->mode = fs_file_mode(ctx, p.type);
     n->expires = fs_ttl_end(ctx);

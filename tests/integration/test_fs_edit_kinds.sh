@@ -8,7 +8,9 @@
 #   (write in place, as nano does); rotationschedule.json with sed -i;
 #   localkeys/settings edit (PUT) and new file (POST); a new annotation
 #   written with `printf >> f`; partial writes at offsets (dd notrunc);
-#   an unchanged save sends nothing.
+#   an unchanged save sends nothing; mv from /tmp onto a document (mv
+#   removes the target first) is an edit, never a DELETE, with and without
+#   allow_delete, while rm stays EPERM without it.
 # Exit 77 without FUSE or the emulator.
 set -u
 BIN=${RECFS_BINARY:-}
@@ -152,6 +154,18 @@ check "user recording gone on the server" [ "$(curl -s -o /dev/null -w '%{http_c
 
 # --- nothing of the scratch files reached the server
 check "no scratch names on the server" [ -z "$(api /recording/mediaretentionpolicies?pageSize=100 | jq -r '.entities[].name' | grep -E '\.swp$|~$|^sed|^4913$')" ]
+
+# --- without allow_delete: mv from /tmp still edits, rm is still EPERM
+stop_mount
+start_mount
+reset
+jq '.maxSimultaneousStreams = 11' "$MNT/settings.json" > "$T/s2.json"
+mv "$T/s2.json" "$MNT/settings.json"
+check "mv from /tmp without allow_delete -> PUT" [ "$(api /recording/settings | jq .maxSimultaneousStreams)" = 11 ]
+check "mv sent no DELETE" [ "$(count '^DELETE ')" = 0 ]
+if rm "$MNT/policies/$POL.json" 2>/dev/null; then fail "rm without allow_delete succeeded"; else ok "rm without allow_delete: EPERM"; fi
+check "policy still there" test -f "$MNT/policies/$POL.json"
+check "rm sent nothing" [ "$(count '^(PUT|POST|PATCH|DELETE) ')" = 1 ]
 
 stop_mount
 if grep -E "AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|runtime error" "$T/recfs.log"; then
