@@ -186,7 +186,9 @@ static struct cache *cache_alloc(const char *dir)
 static void cache_dealloc(struct cache *cache)
 {
     while (cache->npool > 0)
-        free(cache->pool[--cache->npool]);
+        cache_buf_free(cache->pool[--cache->npool],
+                       (cache->bsize + CACHE_ALIGN - 1) / CACHE_ALIGN *
+                           CACHE_ALIGN);
     if (cache->lockfd >= 0)
         close(cache->lockfd); /* releases the flock */
     pthread_mutex_destroy(&cache->lock);

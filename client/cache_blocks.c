@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -70,6 +71,20 @@ static size_t align_up(size_t n)
     return (n + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
 }
 
+void *cache_buf_alloc(size_t cap)
+{
+    void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void cache_buf_free(void *p, size_t cap)
+{
+    if (p)
+        munmap(p, cap);
+}
+
 /* A download buffer: aligned and padded with zeros to CACHE_ALIGN, so
  * that it can be written with O_DIRECT (the padding lands beyond the
  * object's end in the sparse data file, where nothing reads it). Full
@@ -84,8 +99,8 @@ static struct cache_fl *fl_new(struct cache *cache, size_t len)
         return NULL;
     if (cap == align_up(cache->bsize) && cache->npool > 0)
         p = cache->pool[--cache->npool];
-    else if (posix_memalign(&p, CACHE_ALIGN, cap) != 0)
-        p = NULL;
+    else
+        p = cache_buf_alloc(cap);
     if (!p) {
         free(fl);
         return NULL;
@@ -110,7 +125,7 @@ void cache_fl_put(struct cache_fl *fl)
         cache->npool < CACHE_POOL)
         cache->pool[cache->npool++] = fl->buf;
     else
-        free(fl->buf);
+        cache_buf_free(fl->buf, align_up(fl->len ? fl->len : 1));
     free(fl);
 }
 
@@ -130,8 +145,8 @@ static int verify(struct cache *cache, int fd, const struct cache_ent *ent,
     if (cache->npool > 0)
         buf = cache->pool[--cache->npool];
     pthread_mutex_unlock(&cache->lock);
-    if (!buf && posix_memalign(&p, CACHE_ALIGN, cap) == 0)
-        buf = p;
+    if (!buf)
+        buf = cache_buf_alloc(cap);
     if (!buf)
         return 0;
     ok = pread_full(fd, buf, len, (off_t)idx * ent->bsize) == (ssize_t)len &&
@@ -140,7 +155,7 @@ static int verify(struct cache *cache, int fd, const struct cache_ent *ent,
     if (cache->npool < CACHE_POOL)
         cache->pool[cache->npool++] = buf;
     else
-        free(buf);
+        cache_buf_free(buf, cap);
     pthread_mutex_unlock(&cache->lock);
     return ok;
 }

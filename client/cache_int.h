@@ -30,7 +30,7 @@
 #define CACHE_META_MAX (64u << 20) /* largest meta file we read back */
 #define CACHE_MEM_KEEP 6           /* downloaded blocks kept in memory */
 #define CACHE_ALIGN 4096u          /* O_DIRECT buffer/length alignment */
-#define CACHE_POOL 4               /* idle block buffers kept for reuse */
+#define CACHE_POOL 6               /* idle block buffers kept for reuse */
 
 enum cache_blk_state {
     CACHE_BLK_MISSING = 0,
@@ -248,6 +248,12 @@ ssize_t cache_blk_pread(struct cache_blk_ref *ref, void *dst, size_t n,
 int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
                       void *buf);
 void cache_fl_put(struct cache_fl *fl); /* [L] */
+
+/* Block-sized buffers straight from mmap (page-aligned for O_DIRECT):
+ * freed ones go back to the system at once instead of lingering in
+ * per-thread malloc arenas (which had the daemon peak above 100 MiB). */
+void *cache_buf_alloc(size_t cap);
+void cache_buf_free(void *p, size_t cap);
 
 /* ---- cache_ra.c (readahead workers) ---- */
 int cache_workers_start(struct cache *cache);
