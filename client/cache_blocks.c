@@ -136,7 +136,6 @@ static int verify(struct cache *cache, int fd, const struct cache_ent *ent,
     uint32_t len = cache_blk_len(ent, idx);
     size_t cap = align_up(cache->bsize);
     unsigned char *buf = NULL;
-    void *p = NULL;
     int ok;
 
     /* a buffer of the pool: a malloc of 2 MiB in every checking thread

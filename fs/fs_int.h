@@ -20,7 +20,7 @@
 #include <time.h>
 
 #define FS_DOC_MAX (1024 * 1024)   /* editable document cap (EFBIG) */
-#define FS_HASH_BUCKETS 4096
+#define FS_HASH_BUCKETS 65536
 #define FS_ERR_MAX 256
 
 /* Mount options (DESIGN.md §4). Strings are owned (free with
