@@ -13,66 +13,8 @@
 #   allow_delete, while rm stays EPERM without it.
 # Exit 77 without FUSE or the emulator.
 set -u
-BIN=${RECFS_BINARY:-}
-[ -n "$BIN" ] && [ -x "$BIN" ] || { echo "SKIP: RECFS_BINARY not built"; exit 77; }
-[ -c /dev/fuse ] && command -v fusermount3 >/dev/null || { echo "SKIP: no FUSE"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
-PY=${PYTHON:-python3}
-EMU=${GCEMU:-$(dirname "$0")/../../scripts/emulator/gcemu.py}
-[ -f "$EMU" ] || { echo "SKIP: no emulator"; exit 77; }
-
-T=$(mktemp -d /tmp/recfs-editk.XXXXXX) || exit 1
-MNT=$T/mnt
-EMU_PID=
-RECFS_PID=
-cleanup() {
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
-    [ -n "$RECFS_PID" ] && kill "$RECFS_PID" 2>/dev/null
-    [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-mkdir -p "$MNT" "$T/data"
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok: $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-
-"$PY" "$EMU" --data "$T/data" --listen 127.0.0.1:0 --seed demo \
-    --transcode-ms 0 >"$T/emu.json" 2>"$T/emu.err" &
-EMU_PID=$!
-for _ in $(seq 150); do [ -s "$T/emu.json" ] && break; sleep 0.2; done
-field() { jq -r ".$1" "$T/emu.json"; }
-API=$(field api_url)
-CTL=$(field control_url)
-[ -n "$API" ] && [ "$API" != null ] || { cat "$T/emu.err"; echo "FAIL: emulator"; exit 1; }
-TOKEN=$(curl -sf -u recfs-demo:recfs-demo-secret -d grant_type=client_credentials \
-        "$API/oauth/token" | jq -r .access_token)
-api() { curl -sf -H "Authorization: Bearer $TOKEN" "$API/api/v2$1"; }
-count() { curl -sf "$CTL/counters" | jq "[.counts | to_entries[] | select(.key | test(\"$1\")) | .value] | add // 0"; }
-reset() { curl -sf -XPOST "$CTL/reset" >/dev/null; }
-state() { curl -sf "$CTL/state" | jq -r "$1"; }
-
-start_mount() {
-    PURECLOUD_CLIENT_ID=recfs-demo PURECLOUD_SECRET=recfs-demo-secret \
-        timeout 600 "$BIN" -f -o "api_url=$API,login_url=$API,cache_dir=$T/cache" \
-        -o metadata_ttl=1 "$@" "$MNT" 2>>"$T/recfs.log" &
-    RECFS_PID=$!
-    for _ in $(seq 100); do
-        [ -f "$MNT/.recfs/status.json" ] && return 0
-        kill -0 $RECFS_PID 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$T/recfs.log"
-    echo "FAIL: recfs did not mount"
-    exit 1
-}
-stop_mount() {
-    fusermount3 -u "$MNT"
-    wait "$RECFS_PID" 2>/dev/null
-    RECFS_PID=
-}
+. "$(dirname "$0")/../support/emu_mount.sh"
+emu_start
 
 start_mount -o allow_delete
 RID=$(state '.recordings_by_media.audio[0]')
@@ -168,8 +110,4 @@ check "policy still there" test -f "$MNT/policies/$POL.json"
 check "rm sent nothing" [ "$(count '^(PUT|POST|PATCH|DELETE) ')" = 1 ]
 
 stop_mount
-if grep -E "AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|runtime error" "$T/recfs.log"; then
-    fail "sanitizer report in the recfs log"
-fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+finish
