@@ -49,7 +49,10 @@ static void flat_put(struct flat_buf *b, const char *s, size_t n)
 static void flat_put_clean(struct flat_buf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        char ch = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+        char ch = s[i];
+
+        if ((unsigned char)ch < 0x20)
+            ch = ' ';
         flat_put(b, &ch, 1);
     }
 }

@@ -72,13 +72,13 @@ struct fs_node *fs_tab_find(struct fs_ctx *ctx, const char *path)
     return n;
 }
 
-void fs_names_free(char **v, size_t n)
+void fs_names_free(char **names, size_t n)
 {
-    if (!v)
+    if (!names)
         return;
     for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+        free(names[i]);
+    free(names);
 }
 
 static void node_free(struct fs_node *n)

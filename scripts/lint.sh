@@ -37,8 +37,6 @@ TIDY_SUPPRESS=(
     # at close (cache_meta_commit -> cache_ent_unref frees it); the cache
     # owner to confirm that cannot happen and add a NOLINT, or fix
     "^client/cache_meta\.c:.*Use of memory after it is freed"
-    # fs owner: fs_names_free's parameter names differ from fs_int.h
-    "function 'fs_names_free' has a definition with different parameter names"
 )
 # cppcheck: suppressions are inline (// cppcheck-suppress id) next to the
 # code; this list is for whole-file or third-party cases only.
