@@ -10,7 +10,8 @@ top=$(cd "$here/.." && pwd)
 
 pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3
       libcurl4-openssl-dev libjansson-dev libcmocka-dev python3
-      ffmpeg jq attr vim nano curl ca-certificates clang nodejs npm)
+      ffmpeg jq attr vim nano curl ca-certificates clang nodejs npm
+      valgrind openssl)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(nginx rclone httpdirfs gnuplot-nox hyperfine time)
 fi
