@@ -172,6 +172,8 @@ static enum api_rc lists_join(struct api_client *c, struct api_list *lists,
     size_t total = out->n;
     struct api_entry *v;
 
+    if (!lists)
+        n = 0;
     for (size_t i = 0; i < n; i++)
         total += lists[i].n;
     if (total > c->cfg.max_entries)

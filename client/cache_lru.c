@@ -43,7 +43,9 @@ void cache_mem_drop(struct cache *cache, struct cache_blk *b)
     for (i = 0; i < cache->nmem && cache->memq[i] != b; i++)
         ;
     if (i < cache->nmem) {
+        /* memq is an array of pointers: its element size is a pointer's */
         memmove(&cache->memq[i], &cache->memq[i + 1],
+                // NOLINTNEXTLINE(bugprone-sizeof-expression)
                 (size_t)(cache->nmem - i - 1) * sizeof cache->memq[0]);
         cache->nmem--;
     }

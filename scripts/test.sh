@@ -48,5 +48,8 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
       -DENABLE_SANITIZERS=ON -DENABLE_WERROR=ON -DBUILD_TESTING=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 
+# Static analysis in the suite: cppcheck and clang-tidy (shell_test_lint).
+export RECFS_LINT_FULL="${RECFS_LINT_FULL:-1}"
+
 echo "== tests (ASan+UBSan)"
 (cd "$build" && ctest --output-on-failure -j2 --timeout 600 "$@")
