@@ -254,6 +254,11 @@ struct cache *cache_open(const struct cache_config *cfg, char *errbuf,
                  cfg->dir, strerror(-rc));
         return NULL;
     }
+    /* Cached recordings are for the mounting user only, also in a
+     * directory that existed before. */
+    if (chmod(cfg->dir, 0700) != 0)
+        log_warn("cannot restrict cache directory %s to mode 0700: %s",
+                 cfg->dir, strerror(errno));
     cache = cache_alloc(cfg->dir);
     if (!cache) {
         snprintf(errbuf, errlen, "out of memory");

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define FS_ORG_KEY_FMT "recfs/org/%s"
@@ -241,6 +242,12 @@ int main(int argc, char *argv[])
         return fs_statcmd_main(argc - 1, argv + 1);
     if (info_request(argc, argv))
         return print_info(info_request(argc, argv));
+#ifndef __SANITIZE_ADDRESS__ /* LeakSanitizer needs to ptrace us at exit */
+    /* The daemon will hold the client secret and tokens: no core dumps,
+     * no ptrace by other processes of the same user. */
+    if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+        fprintf(stderr, "recfs: warning: cannot disable core dumps\n");
+#endif
     ctx = calloc(1, sizeof *ctx);
     if (!ctx || fs_ctx_init(ctx)) {
         fprintf(stderr, "recfs: out of memory\n");
