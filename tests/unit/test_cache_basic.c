@@ -1,5 +1,6 @@
 /* test_cache_basic.c - the disk cache: block math, partial objects, LRU,
  * pins, checksums, versions, disk errors, locking, documents. */
+#include "testdata.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -31,19 +32,6 @@ struct fake {
     int freed;
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static unsigned char byte_at(uint64_t seed, uint64_t off)
-{
-    return (unsigned char)(mix(seed ^ (off / 8)) >> ((off % 8) * 8));
-}
-
 static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
                       size_t *got)
 {
@@ -60,8 +48,7 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
         len = 0;
     else if (len > f->size - off)
         len = (size_t)(f->size - off);
-    for (size_t i = 0; i < len; i++)
-        ((unsigned char *)buf)[i] = byte_at(f->seed, off + i);
+    test_fill(f->seed, off, buf, len);
     *got = len;
     return 0;
 }
@@ -125,7 +112,7 @@ static void check_read(struct cache_obj *o, struct fake *f, uint64_t off,
 
     assert_int_equal(n, (ssize_t)want);
     for (size_t i = 0; i < want; i++)
-        if (buf[i] != byte_at(f->seed, off + i))
+        if (buf[i] != test_byte_at(f->seed, off + i))
             fail_msg("byte %llu wrong", (unsigned long long)(off + i));
     free(buf);
 }
@@ -291,7 +278,7 @@ static void test_pinned_not_evicted(void **state)
     check_read(b, &fb, 0, 4 * BS); /* wants the room; a0 is pinned */
     assert_int_equal(pread(fd, buf, avail, fdoff), (ssize_t)avail);
     for (size_t i = 0; i < avail; i++)
-        assert_int_equal(buf[i], byte_at(fa.seed, 10 + i));
+        assert_int_equal(buf[i], test_byte_at(fa.seed, 10 + i));
     cache_obj_unpin(a, 10);
     fa.calls = 0;
     check_read(a, &fa, 0, 10);

@@ -1,6 +1,7 @@
 /* test_cache_concurrency.c - many readers of one object: every byte right,
  * every block downloaded exactly once, cap kept under eviction. Run under
  * TSan too (-DENABLE_TSAN=ON). */
+#include "testdata.h"
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,19 +30,6 @@ struct fake {
     int per_block[NBLK];
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static unsigned char byte_at(uint64_t seed, uint64_t off)
-{
-    return (unsigned char)(mix(seed ^ (off / 8)) >> ((off % 8) * 8));
-}
-
 static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
                       size_t *got)
 {
@@ -53,8 +41,7 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
         usleep((useconds_t)f->delay_us);
     if (len > f->size - off)
         len = (size_t)(f->size - off);
-    for (size_t i = 0; i < len; i++)
-        ((unsigned char *)buf)[i] = byte_at(f->seed, off + i);
+    test_fill(f->seed, off, buf, len);
     *got = len;
     return 0;
 }
@@ -96,7 +83,7 @@ static int check_range(struct reader *r, uint64_t off, size_t len)
         return 1;
     }
     for (size_t i = 0; i < want; i++)
-        if (buf[i] != byte_at(r->fake->seed, off + i)) {
+        if (buf[i] != test_byte_at(r->fake->seed, off + i)) {
             fprintf(stderr, "wrong byte at %llu\n",
                     (unsigned long long)(off + i));
             return 1;
@@ -119,7 +106,7 @@ static int check_fd(struct reader *r, uint64_t off)
     }
     rc = pread(fd, buf, avail, fdoff) != (ssize_t)avail;
     for (size_t i = 0; !rc && i < avail; i++)
-        rc = buf[i] != byte_at(r->fake->seed, off + i);
+        rc = buf[i] != test_byte_at(r->fake->seed, off + i);
     cache_obj_unpin(r->obj, off);
     return rc;
 }

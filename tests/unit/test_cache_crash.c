@@ -1,6 +1,7 @@
 /* test_cache_crash.c - SIGKILL a process in the middle of downloading
  * through the cache, many times; after each kill the cache reopens (the
  * flock died with the process) and serves only correct bytes. */
+#include "testdata.h"
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -30,19 +31,6 @@ struct fake {
     int calls;
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static unsigned char byte_at(uint64_t seed, uint64_t off)
-{
-    return (unsigned char)(mix(seed ^ (off / 8)) >> ((off % 8) * 8));
-}
-
 static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
                       size_t *got)
 {
@@ -53,8 +41,7 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
         usleep((useconds_t)f->delay_us);
     if (len > SIZE - off)
         len = (size_t)(SIZE - off);
-    for (size_t i = 0; i < len; i++)
-        ((unsigned char *)buf)[i] = byte_at(f->seed, off + i);
+    test_fill(f->seed, off, buf, len);
     *got = len;
     return 0;
 }
@@ -113,7 +100,7 @@ static void verify_all(const char *version)
     assert_non_null(o);
     assert_int_equal(cache_obj_read(o, buf, SIZE, 0), (ssize_t)SIZE);
     for (uint64_t i = 0; i < SIZE; i++)
-        if (buf[i] != byte_at(77, i))
+        if (buf[i] != test_byte_at(77, i))
             fail_msg("wrong byte at %llu", (unsigned long long)i);
     if (cache_doc_get(c, "doc", &doc, &len, NULL) == 0)
         free(doc); /* whole or absent; its CRC was checked */

@@ -3,6 +3,7 @@
  * read, no second download, also when the disk refused them), stored
  * late once the disk works again, zero-copy descriptors only for blocks
  * on disk, and blocks of an earlier mount checked ahead of the reader. */
+#include "testdata.h"
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,14 +28,6 @@ struct fake {
     int per_block[MAXB];
 };
 
-static unsigned char byte_at(uint64_t seed, uint64_t off)
-{
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + off / 8;
-
-    x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
-    return (unsigned char)(x >> ((off % 8) * 8));
-}
-
 static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
                       size_t *got)
 {
@@ -47,8 +40,7 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
         len = 0;
     else if (len > f->size - off)
         len = (size_t)(f->size - off);
-    for (size_t i = 0; i < len; i++)
-        ((unsigned char *)buf)[i] = byte_at(f->seed, off + i);
+    test_fill(f->seed, off, buf, len);
     *got = len;
     return 0;
 }
@@ -99,7 +91,7 @@ static void check_read(struct cache_obj *o, struct fake *f, uint64_t off,
 
     assert_int_equal(cache_obj_read(o, buf, len, off), (ssize_t)len);
     for (size_t i = 0; i < len; i++)
-        if (buf[i] != byte_at(f->seed, off + i))
+        if (buf[i] != test_byte_at(f->seed, off + i))
             fail_msg("byte %llu wrong", (unsigned long long)(off + i));
     free(buf);
 }
@@ -112,7 +104,7 @@ static void test_crc32c(void **state)
     assert_int_equal(cache_crc32c(0, "123456789", 9), 0xE3069283u);
     assert_int_equal(cache_crc32c_portable(0, "123456789", 9), 0xE3069283u);
     for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = byte_at(7, i);
+        buf[i] = test_byte_at(7, i);
     for (size_t len = 0; len + 3 < sizeof buf; len += len < 2000 ? 61 : 997) {
         uint32_t one = cache_crc32c(0, buf + 3, len);
         uint32_t half = cache_crc32c(cache_crc32c(0, buf + 3, len / 2),

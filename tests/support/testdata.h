@@ -1,0 +1,14 @@
+/* testdata.h - deterministic pseudo-random bytes for cache tests: the
+ * byte at any offset of an object is a pure function of (seed, offset),
+ * so a reader can check every byte without keeping a copy. */
+#ifndef RECFS_TEST_TESTDATA_H
+#define RECFS_TEST_TESTDATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+unsigned char test_byte_at(uint64_t seed, uint64_t off);
+/* buf[i] = test_byte_at(seed, off + i) for i < len. */
+void test_fill(uint64_t seed, uint64_t off, void *buf, size_t len);
+
+#endif
