@@ -55,6 +55,7 @@ struct fs_node {
     char **kids;        /* directories: names after a listing */
     size_t nkids;
     time_t kids_expires;/* 0: not listed */
+    unsigned apply_gen; /* fs_apply() pass that last listed this node */
     enum api_kind kind;
     char *id, *conv;    /* api ids (xattrs, client calls) */
     char *media_type;   /* recordings: "audio", "chat", ... */

@@ -178,7 +178,7 @@ int fs_dup_into(char **dst, const char *src)
 
 /* Lock held. Apply one child spec under dir. */
 static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k,
-                     time_t exp)
+                     time_t exp, unsigned gen)
 {
     char path[PATH_MAX];
     struct fs_node *n;
@@ -189,6 +189,7 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
     n = fs_tab_get(ctx, path);
     if (!n)
         return -ENOMEM;
+    n->apply_gen = gen;
     if (n->scratch)
         return 0; /* a local file shadows nothing; keep it */
     n->type = k->type;
@@ -223,12 +224,31 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
 }
 
 /* Replace the listing of dir with kids (and their attributes). */
+/* Lock held. Names of d's old listing that the pass gen did not list
+ * again: the kernel must forget them (fs_inval_entry_queue). */
+static void forget_gone(struct fs_ctx *ctx, const char *dir,
+                        const struct fs_node *d, unsigned gen)
+{
+    char path[PATH_MAX];
+    struct fs_node *n;
+
+    for (size_t i = 0; i < d->nkids; i++) {
+        if (fs_path_join(path, sizeof path, dir, d->kids[i]))
+            continue;
+        n = fs_tab_find(ctx, path);
+        if (!n || n->apply_gen != gen)
+            fs_inval_entry_queue(dir, d->kids[i]);
+    }
+}
+
 int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
                  size_t nk, time_t dir_mtime)
 {
+    static unsigned apply_gen;
     char **names = calloc(nk + 1, sizeof *names);
     time_t exp = fs_ttl_end(ctx);
     struct fs_node *d;
+    unsigned gen;
     int rc = 0;
 
     if (!names)
@@ -239,8 +259,9 @@ int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
         rc = -ENOMEM;
         goto out;
     }
+    gen = ++apply_gen;
     for (size_t i = 0; i < nk && !rc; i++) {
-        rc = apply_kid(ctx, dir, &kids[i], exp);
+        rc = apply_kid(ctx, dir, &kids[i], exp, gen);
         if (!rc && !(names[i] = strdup(kids[i].name)))
             rc = -ENOMEM;
         if (kids[i].mtime > dir_mtime)
@@ -248,6 +269,7 @@ int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
     }
     if (rc)
         goto out;
+    forget_gone(ctx, dir, d, gen);
     fs_names_free(d->kids, d->nkids);
     d->kids = names;
     d->nkids = nk;
@@ -857,8 +879,14 @@ void fs_dir_invalidate(struct fs_ctx *ctx, const char *path)
 
     pthread_mutex_lock(&ctx->lock);
     n = fs_tab_find(ctx, path);
-    if (n)
+    if (n) {
         n->kids_expires = 1; /* stale, but still a directory */
+        /* an edit may have removed or renamed any of them: the kernel
+         * asks again (a lookup of a name still there costs one request-
+         * free round trip to our listing) */
+        for (size_t i = 0; i < n->nkids; i++)
+            fs_inval_entry_queue(path, n->kids[i]);
+    }
     pthread_mutex_unlock(&ctx->lock);
 }
 

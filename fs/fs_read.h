@@ -30,5 +30,10 @@ void fs_media_hold(struct fs_ctx *ctx, struct fs_mobj *m);
  * version changed), asynchronously from a thread of the FUSE layer: safe
  * to call from any handler. No-op when no mount is running. */
 void fs_inval_queue(const char *path);
+/* Drop the kernel's cached name dir/name (the name is gone from the
+ * listing, or about to be): the kernel keeps names for metadata_ttl, so
+ * without this a vanished entry would still resolve until then. Same
+ * thread, same safety. */
+void fs_inval_entry_queue(const char *dir, const char *name);
 
 #endif
