@@ -106,6 +106,25 @@ int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
                       off_t *fd_off, size_t *avail);
 void cache_obj_unpin(struct cache_obj *obj, uint64_t off);
 
+/* Zero-copy, both kinds: make sure the block holding off is available and
+ * point at its bytes from off (r->avail bytes, within that block), either
+ * on disk (r->fd >= 0, r->fd_off: pinned as by cache_obj_read_fd) or in
+ * memory (r->mem: a download, or a block kept in memory after one; the
+ * bytes stay valid and unchanged until the put). r->avail == 0 at EOF.
+ * Returns 0 or -errno; -ENOSYS when the cache is pass-through. Every 0
+ * return is ended by cache_obj_ref_put(obj, off, r). */
+struct cache_ref {
+    int fd;
+    off_t fd_off;
+    const unsigned char *mem;
+    size_t avail;
+    void *hold; /* private */
+};
+int cache_obj_read_ref(struct cache_obj *obj, uint64_t off,
+                       struct cache_ref *r);
+void cache_obj_ref_put(struct cache_obj *obj, uint64_t off,
+                       struct cache_ref *r);
+
 /* Bytes of this object present in the cache (xattr user.recfs.cached). */
 uint64_t cache_obj_cached_bytes(struct cache_obj *obj);
 /* Same, by key, without opening (0 if unknown). */

@@ -258,6 +258,16 @@ static int download(struct cache_obj *obj, struct cache_blk *b,
     rc = have ? 0
               : cache_fetch_exact(obj, (uint64_t)b->idx * ent->bsize, fl->len,
                                   fl->buf);
+    if (rc == 0 && !have) {
+        /* readers waiting for these bytes take them from memory now;
+         * the checksum and the disk write follow (the block stays
+         * FETCHING, i.e. unclaimed on disk, until both are done) */
+        pthread_mutex_lock(&cache->lock);
+        fl->rc = 0;
+        fl->done = 1;
+        pthread_cond_broadcast(&fl->cv);
+        pthread_mutex_unlock(&cache->lock);
+    }
     if (rc == 0) {
         crc = cache_crc32c(0, fl->buf, fl->len);
         stored = store(obj, b, fl) == 0;

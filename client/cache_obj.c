@@ -228,16 +228,15 @@ ssize_t cache_obj_read(struct cache_obj *obj, void *buf, size_t len,
     return (ssize_t)done;
 }
 
-int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
-                      off_t *fd_off, size_t *avail)
+int cache_obj_read_ref(struct cache_obj *obj, uint64_t off,
+                       struct cache_ref *r)
 {
     struct cache_blk_ref ref = {.fd = -1, .fl = NULL};
     uint32_t idx, boff;
     int rc;
 
-    *fd = -1;
-    *fd_off = 0;
-    *avail = 0;
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
     if (!obj->ent || obj->cache->passthrough)
         return -ENOSYS;
     if (off >= obj->size)
@@ -252,19 +251,54 @@ int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
         return -ENOSYS;
     if (rc < 0)
         return rc;
-    if (ref.fd < 0) {
-        /* The bytes are in memory (a download, or kept after one): the
-         * caller copies them (cache_obj_read) rather than read the disk. */
-        cache_blk_put(obj, idx, &ref);
-        return -ENOSYS;
+    r->avail = cache_blk_len(obj->ent, idx) - boff;
+    if (ref.fl) {
+        /* in memory (a download, or kept after one): the reference on
+         * the buffer keeps it unchanged until cache_obj_ref_put */
+        r->mem = ref.fl->buf + boff;
+        r->hold = ref.fl;
+    } else {
+        r->fd = ref.fd;
+        r->fd_off = (off_t)off;
     }
-    *fd = ref.fd;
-    *fd_off = (off_t)off;
-    *avail = cache_blk_len(obj->ent, idx) - boff;
     pthread_mutex_lock(&obj->cache->lock);
-    obj->cache->st.bytes_served += *avail;
+    obj->cache->st.bytes_served += r->avail;
     pthread_mutex_unlock(&obj->cache->lock);
     return 0;
+}
+
+void cache_obj_ref_put(struct cache_obj *obj, uint64_t off,
+                       struct cache_ref *r)
+{
+    if (r->hold) {
+        pthread_mutex_lock(&obj->cache->lock);
+        cache_fl_put(r->hold);
+        pthread_mutex_unlock(&obj->cache->lock);
+    } else if (r->fd >= 0) {
+        cache_obj_unpin(obj, off);
+    }
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+int cache_obj_read_fd(struct cache_obj *obj, uint64_t off, int *fd,
+                      off_t *fd_off, size_t *avail)
+{
+    struct cache_ref r;
+    int rc = cache_obj_read_ref(obj, off, &r);
+
+    *fd = r.fd;
+    *fd_off = r.fd_off;
+    *avail = r.avail;
+    if (rc == 0 && r.mem) {
+        /* the caller copies these (cache_obj_read) */
+        cache_obj_ref_put(obj, off, &r);
+        *fd = -1;
+        *fd_off = 0;
+        *avail = 0;
+        return -ENOSYS;
+    }
+    return rc;
 }
 
 void cache_obj_unpin(struct cache_obj *obj, uint64_t off)

@@ -378,10 +378,12 @@ int fs_handle_flush(struct fs_ctx *ctx, struct fs_handle *h)
 /* ------------------------------------------------------------------ */
 /* Zero-copy media reads.
  *
- * fs_handle_read_ref() pins the cached block it points the kernel at, and
- * the pin must outlive the op: libfuse splices the bytes from our cache
- * file after read_buf returns, and an eviction punching the block's hole
- * in between would fail that splice. The pin becomes a lease of the
+ * fs_handle_read_ref() pins the cached block it points the kernel at (on
+ * disk, or the download buffer holding it in memory), and the pin must
+ * outlive the op: libfuse splices the bytes from our cache file, or from
+ * the pages of that buffer, after read_buf returns, and an eviction
+ * punching the block's hole or a reuse of the buffer in between would
+ * corrupt or fail the reply. The pin becomes a lease of the
  * calling thread: a FUSE worker handles one request at a time, so when
  * the same thread enters its next operation (fs_read_lease_drop), or
  * exits, the reply that used the block has been sent. A lease also holds
@@ -391,6 +393,7 @@ struct fs_lease {
     struct fs_ctx *ctx;
     struct fs_mobj *m; /* NULL: no lease */
     uint64_t off;
+    struct cache_ref ref;
 };
 
 static pthread_key_t lease_key;
@@ -400,7 +403,7 @@ static void lease_release(struct fs_lease *l)
 {
     if (!l || !l->m)
         return;
-    cache_obj_unpin(fs_mobj_obj(l->m), l->off);
+    cache_obj_ref_put(fs_mobj_obj(l->m), l->off, &l->ref);
     fs_media_close(l->ctx, l->m);
     l->m = NULL;
 }
@@ -440,9 +443,9 @@ int fs_handle_read_ref(struct fs_ctx *ctx, struct fs_handle *h, size_t size,
                        off_t off, struct fs_read_ref *out)
 {
     struct cache_obj *obj;
+    struct cache_ref ref;
     struct fs_lease *l;
     uint64_t want;
-    size_t avail;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -460,18 +463,19 @@ int fs_handle_read_ref(struct fs_ctx *ctx, struct fs_handle *h, size_t size,
         return -ENOSYS;
     lease_release(l);
     atomic_fetch_add(&ctx->in_flight, 1);
-    rc = cache_obj_read_fd(obj, (uint64_t)off, &out->fd, &out->fd_off,
-                           &avail);
+    rc = cache_obj_read_ref(obj, (uint64_t)off, &ref);
     atomic_fetch_sub(&ctx->in_flight, 1);
     if (rc)
         return rc; /* -ENOSYS: pass-through cache; else a read error */
-    if (avail < want) { /* spans two blocks: copy instead */
-        cache_obj_unpin(obj, (uint64_t)off);
-        out->fd = -1;
+    if (ref.avail < want) { /* spans two blocks: copy instead */
+        cache_obj_ref_put(obj, (uint64_t)off, &ref);
         return -ENOSYS;
     }
+    out->fd = ref.fd;
+    out->fd_off = ref.fd_off;
+    out->mem = ref.mem;
     out->len = (size_t)want;
     fs_media_hold(ctx, h->m);
-    *l = (struct fs_lease){ctx, h->m, (uint64_t)off};
+    *l = (struct fs_lease){ctx, h->m, (uint64_t)off, ref};
     return 0;
 }

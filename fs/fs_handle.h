@@ -58,8 +58,9 @@ void fs_handle_free(struct fs_ctx *ctx, struct fs_handle *h);
  * operation) or its exit. -ENOSYS: use fs_handle_read() (not media,
  * pass-through cache, read spanning two blocks); else 0 or -errno. */
 struct fs_read_ref {
-    int fd;
+    int fd;                   /* the bytes are in this file at fd_off, */
     off_t fd_off;
+    const unsigned char *mem; /* or in memory here (fd < 0) */
     size_t len;
 };
 int fs_handle_read_ref(struct fs_ctx *ctx, struct fs_handle *h, size_t size,

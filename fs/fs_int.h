@@ -32,6 +32,7 @@ struct fs_opts {
     enum api_format format;
     uint64_t cache_size;
     long recent_days, metadata_ttl, transcode_timeout;
+    unsigned max_read;  /* the effective FUSE max_read mount option */
     int allow_delete, ro, insecure, cache_clear;
     int foreground; /* -f / -d given */
     char *profile;  /* [profile NAME] of the config file, or NULL */

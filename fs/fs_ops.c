@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -190,9 +192,97 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     return 0;
 }
 
-/* Media blocks in the disk cache go to the kernel by splice from the
- * cache file (zero-copy, pinned by this thread's lease until its next
- * operation); everything else through a buffer. */
+/* A pipe per FUSE thread, for replies from memory: vmsplice() puts the
+ * pages of a downloaded block in it (references, no copy) and libfuse
+ * splices them on to the kernel, which copies them once into the
+ * reader's pages. A pipe left holding bytes (a reply that failed
+ * half-way) is replaced, never reused. */
+#define FS_PIPE_SZ (1 << 20)
+
+struct fs_pipe {
+    int fd[2];
+};
+
+static pthread_key_t pipe_key;
+static pthread_once_t pipe_once = PTHREAD_ONCE_INIT;
+
+static void pipe_close(struct fs_pipe *p)
+{
+    if (p->fd[0] >= 0) {
+        close(p->fd[0]);
+        close(p->fd[1]);
+    }
+    p->fd[0] = p->fd[1] = -1;
+}
+
+static void pipe_exit(void *arg)
+{
+    pipe_close(arg);
+    free(arg);
+}
+
+static void pipe_init(void)
+{
+    (void)pthread_key_create(&pipe_key, pipe_exit);
+}
+
+/* This thread's empty pipe, or NULL. */
+static struct fs_pipe *pipe_get(void)
+{
+    struct fs_pipe *p;
+    int n = 0;
+
+    pthread_once(&pipe_once, pipe_init);
+    p = pthread_getspecific(pipe_key);
+    if (!p) {
+        p = malloc(sizeof *p);
+        if (!p)
+            return NULL;
+        p->fd[0] = p->fd[1] = -1;
+        if (pthread_setspecific(pipe_key, p) != 0) {
+            free(p);
+            return NULL;
+        }
+    }
+    if (p->fd[0] >= 0 && (ioctl(p->fd[0], FIONREAD, &n) != 0 || n != 0))
+        pipe_close(p);
+    if (p->fd[0] < 0) {
+        if (pipe2(p->fd, O_CLOEXEC | O_NONBLOCK) != 0)
+            return NULL;
+        if (fcntl(p->fd[1], F_SETPIPE_SZ, FS_PIPE_SZ) < FS_PIPE_SZ) {
+            pipe_close(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+/* Put len bytes at mem into this thread's pipe; its read end, or -1. */
+static int pipe_fill(const unsigned char *mem, size_t len)
+{
+    struct fs_pipe *p = len <= FS_PIPE_SZ ? pipe_get() : NULL;
+    size_t done = 0;
+
+    if (!p)
+        return -1;
+    while (done < len) {
+        struct iovec iov = {(void *)(mem + done), len - done};
+        ssize_t n = vmsplice(p->fd[1], &iov, 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            pipe_close(p);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return p->fd[0];
+}
+
+/* Media blocks go to the kernel without a copy of ours: from the cache
+ * file by splice, or from the download buffer through this thread's
+ * pipe (both pinned by this thread's lease until its next operation);
+ * everything else through a buffer. */
 static int fs_read_buf(const char *path, struct fuse_bufvec **bufp,
                        size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -208,14 +298,25 @@ static int fs_read_buf(const char *path, struct fuse_bufvec **bufp,
         return -ENOMEM;
     *bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(0);
     rc = fs_handle_read_ref(ctx, fh(fi), size, off, &r);
-    if (rc == 0) {
+    if (rc == 0 && r.len && r.mem) {
+        int pfd = pipe_fill(r.mem, r.len);
+        if (pfd < 0) { /* no pipe: copy the bytes after all */
+            fs_read_lease_drop();
+            rc = -ENOSYS;
+        } else {
+            bv->buf[0].size = r.len;
+            bv->buf[0].flags = FUSE_BUF_IS_FD;
+            bv->buf[0].fd = pfd;
+        }
+    } else if (rc == 0) {
         bv->buf[0].size = r.len;
         if (r.len) {
             bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
             bv->buf[0].fd = r.fd;
             bv->buf[0].pos = r.fd_off;
         }
-    } else if (rc == -ENOSYS) {
+    }
+    if (rc == -ENOSYS) {
         bv->buf[0].mem = malloc(size ? size : 1);
         n = bv->buf[0].mem ? fs_handle_read(ctx, fh(fi), bv->buf[0].mem,
                                             size, off)
@@ -585,6 +686,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->max_readahead = 1 << 20;
+    conn->max_read = ctx->opts.max_read; /* libfuse checks it matches */
     return ctx;
 }
 

@@ -307,6 +307,47 @@ static void flip_byte(const char *key, uint64_t off)
     close(fd);
 }
 
+/* A memory reference (the zero-copy reply from a download buffer) keeps
+ * its bytes unchanged while held, even when the block is dropped from
+ * memory and its buffer would otherwise be reused by later downloads. */
+static void test_mem_ref_stable(void **state)
+{
+    struct fake fa = {.seed = 21, .size = 2 * BS};
+    struct fake fb = {.seed = 22, .size = 12 * BS};
+    struct cache *c = open_cache(64 * BS, -1);
+    struct cache_obj *a = open_obj(c, "k/ma", "1", &fa);
+    struct cache_obj *b = open_obj(c, "k/mb", "1", &fb);
+    struct cache_ref r, r2;
+
+    assert_int_equal(cache_obj_read_ref(a, 100, &r), 0);
+    assert_non_null(r.mem);
+    assert_int_equal(r.fd, -1);
+    assert_int_equal(r.avail, BS - 100);
+    /* many more downloads: a's block leaves the in-memory set and
+     * buffers are recycled, but not the one we hold */
+    check_read(b, &fb, 0, 12 * BS);
+    for (size_t i = 0; i < r.avail; i++)
+        assert_int_equal(r.mem[i], test_byte_at(fa.seed, 100 + i));
+    cache_obj_ref_put(a, 100, &r);
+    assert_null(r.hold);
+    /* read to its end, the block is on disk only, and comes back as a
+     * pinned file range */
+    check_read(a, &fa, 0, BS);
+    assert_int_equal(cache_obj_read_ref(a, 5, &r2), 0);
+    assert_null(r2.mem);
+    assert_true(r2.fd >= 0);
+    assert_int_equal(r2.fd_off, 5);
+    cache_obj_ref_put(a, 5, &r2);
+    /* EOF: nothing to point at */
+    assert_int_equal(cache_obj_read_ref(a, 2 * BS, &r), 0);
+    assert_int_equal(r.avail, 0);
+    assert_int_equal(fa.per_block[0], 1);
+    cache_obj_release(a);
+    cache_obj_release(b);
+    cache_close(c);
+    (void)state;
+}
+
 static void test_checksum_corruption(void **state)
 {
     struct fake f = {.seed = 11, .size = 3 * BS};
@@ -496,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lru_and_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinned_not_evicted, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_mem_ref_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checksum_corruption, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_enospc_hook, setup, teardown),
