@@ -41,7 +41,8 @@ class Bench:
         self.recfs_bin, self.gcemu = recfs, gcemu
         self.recfs_ok, self.recfs_error = False, ""
         self.recfs_rss_kib = 0
-        self.cpu = {"recfs": [], "curl": []}   # (cpu seconds, bytes)
+        self.cpu = {"recfs": [], "curl": [],    # (cpu seconds, bytes)
+                    "curl (to disk)": []}
         self.slow = set()                       # see capped()
 
     # ------------------------------------------------------------ setup
@@ -227,6 +228,14 @@ class Bench:
         wall, _ = be.run_timed(["curl", "-sf", "-o", "/dev/null",
                                 self.nginx_url + "large.wav"], 300)
         self.res.add("cold_mbps", "curl (nginx)", self.mbps(L["size"], wall))
+        # the "script that downloads everything": the same URL to a file
+        # (what recfs does besides serving the reader: keep the bytes)
+        out = os.path.join(self.env.tmpdir("curl-disk"), "large.wav")
+        wall, cpu = be.run_timed(["curl", "-sf", "-o", out,
+                                  self.media_url(L)], 300)
+        os.unlink(out)
+        self.res.add("cold_mbps", "curl (to disk)", self.mbps(L["size"], wall))
+        self.cpu["curl (to disk)"].append((cpu, L["size"]))
 
     def seq_recfs(self, rep):
         L = self.large
@@ -347,6 +356,49 @@ class Bench:
                     rel = "rel" if name == "recfs" else "web"
                     self.capped((metric, name), rep, lambda: self.res.add(
                         metric, name, self.cp_small(mount, rel, readers)))
+                self.res.add(metric, "curl (recfs's requests)",
+                             self.small_requests(readers))
+
+    def small_requests(self, readers):
+        """The floor under recfs's cp of the small files: the requests the
+        API makes it send for each file (its conversation's
+        recordingmetadata listing, the recording with its pre-signed URL,
+        the media), by `readers` curl processes on keep-alive connections,
+        nothing stored. The URLs are asked for beforehand, untimed."""
+        d = self.env.tmpdir("small-curl")
+        picks = self.smalls[:self.cfg["small"]]
+        lines = [[] for _ in range(readers)]
+        auth = f'header = "Authorization: Bearer {self.emu.token()}"'
+        for i, s in enumerate(picks):
+            base = f"{self.emu.api_url}/api/v2/conversations/{s['cid']}"
+            # the token goes to the API only; "next" resets the options
+            # for the media URL (one process: connections are reused)
+            lines[i % readers] += [
+                auth, f'url = "{base}/recordingmetadata"',
+                'output = "/dev/null"',
+                f'url = "{base}/recordings/{s["rid"]}?formatId=WAV"',
+                'output = "/dev/null"', "next",
+                f'url = "{self.media_url(s)}"', 'output = "/dev/null"',
+                "next"]
+        cfgs = []
+        for k, ls in enumerate(lines):
+            p = os.path.join(d, f"{k}.cfg")
+            with open(p, "w") as f:
+                f.write("".join(x + "\n" for x in ls[:-1]))
+            cfgs.append(p)
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen(["curl", "-sS", "-w",
+                                   "%{http_code} %{url_effective}\\n",
+                                   "-K", c], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for c in cfgs]
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            bad = [x.split("?")[0] for x in out.decode().splitlines()
+                   if not x.startswith("2")]
+            if p.returncode or bad:
+                raise be.BenchError("curl of the small files' requests "
+                                    f"failed: {bad[:3]} {err.decode()[-200:]}")
+        return time.perf_counter() - t0
 
     def cp_small(self, mount, rel, readers):
         m = mount()
