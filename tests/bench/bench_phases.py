@@ -235,6 +235,15 @@ class Bench:
                                   self.media_url(L)], 300)
         os.unlink(out)
         self.res.add("cold_mbps", "curl (to disk)", self.mbps(L["size"], wall))
+        # what the disk takes: a cold read through a persistent cache can
+        # go no faster than its writes (recfs writes blocks of 2 MiB with
+        # O_DIRECT, as here)
+        n = max(1, L["size"] >> 21)
+        wall, _ = be.run_timed(["dd", "if=/dev/zero", f"of={out}", "bs=2M",
+                                f"count={n}", "oflag=direct"], 300)
+        os.unlink(out)
+        self.res.add("cold_mbps", "disk write (dd, O_DIRECT)",
+                     self.mbps(n << 21, wall))
         self.cpu["curl (to disk)"].append((cpu, L["size"]))
 
     def seq_recfs(self, rep):
