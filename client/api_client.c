@@ -380,6 +380,7 @@ void api_entry_clear(struct api_entry *e)
     free(e->media);
     free(e->file_state);
     free(e->json);
+    free(e->raw);
     memset(e, 0, sizeof(*e));
 }
 

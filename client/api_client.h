@@ -183,8 +183,14 @@ struct api_entry {
                               createdTime/...; 0 if unknown */
     time_t start;          /* conversationStart/startTime/dateCreated */
     int has_recording;     /* analytics: -1 unknown, 0 no, 1 yes */
-    char *json;            /* pretty document (see top), NUL-terminated */
+    char *json;            /* pretty document (see top), NUL-terminated;
+                              NULL in the entries of a listing (raw) */
     size_t json_len;
+    char *raw;             /* listings only: the entity as the server sent
+                              it (volatile fields included, not
+                              NUL-terminated); api_doc_render() makes the
+                              pretty document of it */
+    size_t raw_len;
 };
 void api_entry_clear(struct api_entry *e);
 
@@ -235,9 +241,17 @@ struct api_ref {
  *   RECORDING:  recordingmetadata of ref->conversation_id (no transcode)
  *   ANNOTATION: annotations of (conversation_id, recording_id)
  *   USER_RECORDING, ORPHAN, POLICY, KEY, LOCALKEY_SETTINGS,
- *   SCREEN_SESSION: the organization's collection. */
+ *   SCREEN_SESSION: the organization's collection.
+ * Entries carry raw, not json: rendering 10,000 documents nobody reads
+ * would cost more than fetching them (api_doc_render when needed). */
 enum api_rc api_doc_list(struct api_client *c, const struct api_ref *ref,
                          struct api_list *out, struct api_error *err);
+
+/* The pretty document (what api_entry.json of a GET of it holds) of raw,
+ * an entity of a listing (api_entry.raw). Pure. *json caller frees.
+ * API_ENOMEM, or API_EPROTO when raw is not a JSON object. */
+enum api_rc api_doc_render(const char *raw, size_t raw_len, char **json,
+                           size_t *json_len);
 
 /* GET one document: RECORDING uses recordingmetadata/{id}; SETTINGS,
  * ROTATION_SCHEDULE, FAX_SUMMARY are singletons (ref->id NULL). */

@@ -4,8 +4,9 @@
  * refresh/drop cached keys.
  *
  * Cache keys are "<api_url><path+query>" of the GET that produced the
- * body, so one prefix drop ("<api_url>/api/v2/userrecordings?") removes
- * every page of a listing.
+ * body; a paged GET listing is one document, all its pages, under
+ * "<path>?pageSize=100&pages" (api_paging.c), so one prefix drop
+ * ("<api_url>/api/v2/userrecordings?") removes it.
  */
 #include "cache.h"
 #include "client_int.h"
@@ -108,8 +109,7 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     if (rc == API_OK) {
         /* a 200 with a broken body (truncated or malformed by a proxy)
          * must not be served again for the TTL: only JSON is stored */
-        if (atomic_load(&write_gen) == gen &&
-            dec_same_doc(*body, *len, *body, *len) == 1)
+        if (atomic_load(&write_gen) == gen && dec_body_valid(*body, *len))
             cache_store(c, key_path, *body, *len);
     } else if (old && !bypass && offline_failure(&local)) {
         char pbuf[256];
@@ -148,6 +148,12 @@ enum api_rc api_get_entry(struct api_client *c, enum api_kind kind,
         rc = dec_entry(kind, body, len, out, err);
     free(body);
     return rc;
+}
+
+enum api_rc api_doc_render(const char *raw, size_t raw_len, char **json,
+                           size_t *json_len)
+{
+    return dec_render(raw, raw_len, json, json_len, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -50,6 +50,17 @@ static enum api_rc find_listed(struct api_client *c,
     rc = api_doc_list(c, ref, &l, err);
     for (size_t i = 0; rc == API_OK && i < l.n; i++) {
         if (strcmp(l.v[i].id, ref->id) == 0) {
+            /* a listed entry: its document is rendered here */
+            rc = api_doc_render(l.v[i].raw, l.v[i].raw_len, &l.v[i].json,
+                                &l.v[i].json_len);
+            if (rc != API_OK) {
+                api_list_clear(&l);
+                return api_fail(err, rc, "cannot render the %s",
+                                api_kind_name(ref->kind));
+            }
+            free(l.v[i].raw);
+            l.v[i].raw = NULL;
+            l.v[i].raw_len = 0;
             *out = l.v[i];
             memset(&l.v[i], 0, sizeof(l.v[i]));
             api_list_clear(&l);

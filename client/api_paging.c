@@ -1,8 +1,13 @@
 /* api_paging.c - all pages of a listing: page 1 first (it tells the page
  * count), then pages 2..N fetched and decoded by up to API_PAGE_THREADS
- * threads at once (decoding 10,000 entries costs as much CPU as fetching
- * them), appended in page order. Caps: max_entries (via dec_list_append
- * and when appending) and max_body_bytes over all pages held at once. */
+ * threads at once, appended in page order. Caps: max_entries (via
+ * dec_list_append and when appending) and max_body_bytes over all pages
+ * held at once.
+ *
+ * A GET listing is one document of the document cache: its pages joined
+ * into one JSON array "[page1,page2,...]" under the key of the listing
+ * with "pageSize=100&pages" (one file per listing, not per page: creating
+ * 100 files cost more CPU than decoding 10,000 entries). */
 #include "client_int.h"
 #include "decode.h"
 #include "log.h"
@@ -19,7 +24,9 @@ struct pager {
     char **bodies;              /* [last - first + 1] */
     size_t *lens;
     struct api_list *lists;     /* decode mode: page i decoded here, its
-                                   body freed at once; else NULL */
+                                   body freed at once (unless keep); else
+                                   NULL */
+    int keep;                   /* decode mode: keep the bodies */
     enum api_kind kind;
     atomic_int next;            /* next page to take */
     atomic_size_t bytes;        /* total held */
@@ -46,8 +53,10 @@ static enum api_rc pager_decode(struct pager *p, size_t i,
 
     rc = dec_list_append(p->kind, p->bodies[i], p->lens[i], &p->lists[i],
                          p->c->cfg.max_entries, &pg, e);
-    free(p->bodies[i]);
-    p->bodies[i] = NULL;
+    if (!p->keep) {
+        free(p->bodies[i]);
+        p->bodies[i] = NULL;
+    }
     return rc;
 }
 
@@ -135,17 +144,30 @@ struct get_pages {
     char sep;
 };
 
+/* One page, straight from the API (the listing as a whole is cached). */
 static enum api_rc get_page(struct api_client *c, void *arg, int page,
                             char **body, size_t *len, struct api_error *err)
 {
     struct get_pages *g = arg;
     char path[API_PATH_MAX];
+    struct api_call call = {.method = "GET", .path = path};
+    struct http_resp resp = {0};
     enum api_rc rc;
 
+    *body = NULL;
+    *len = 0;
     rc = api_path(path, sizeof(path), err, "%s%cpageSize=%d&pageNumber=%d",
                   g->path, g->sep, API_PAGE_SIZE, page);
     if (rc == API_OK)
-        rc = api_get_body(c, path, 0, body, len, err);
+        rc = api_call_do(c, &call, &resp, err);
+    if (rc == API_OK) {
+        *body = resp.body ? resp.body : strdup("");
+        *len = resp.body ? resp.len : 0;
+        resp.body = NULL;
+        if (!*body)
+            rc = api_fail(err, API_ENOMEM, "out of memory");
+    }
+    http_resp_clear(&resp);
     return rc;
 }
 
@@ -193,13 +215,16 @@ static enum api_rc lists_join(struct api_client *c, struct api_list *lists,
     return API_OK;
 }
 
-enum api_rc api_append_pages(struct api_client *c, enum api_kind kind,
-                             api_page_fetch_fn fetch, void *arg, int first,
-                             int last, struct api_list *out,
-                             struct api_error *err)
+/* api_append_pages; keep != NULL: *keep takes the bodies of the pages
+ * (caller frees each and the array; NULL on failure). */
+static enum api_rc append_pages(struct api_client *c, enum api_kind kind,
+                                api_page_fetch_fn fetch, void *arg,
+                                int first, int last, struct api_list *out,
+                                char ***keep, size_t **keep_lens,
+                                struct api_error *err)
 {
     struct pager p = {.c = c, .fetch = fetch, .arg = arg, .first = first,
-                      .last = last, .kind = kind};
+                      .last = last, .kind = kind, .keep = keep != NULL};
     size_t n;
     enum api_rc rc;
 
@@ -215,13 +240,181 @@ enum api_rc api_append_pages(struct api_client *c, enum api_kind kind,
         rc = pager_go(&p, err);
     if (rc == API_OK)
         rc = lists_join(c, p.lists, n, out, err);
+    if (rc == API_OK && keep) {
+        *keep = p.bodies;
+        *keep_lens = p.lens;
+        p.bodies = NULL;
+        p.lens = NULL;
+    }
     for (size_t i = 0; p.bodies && p.lists && i < n; i++) {
         free(p.bodies[i]);
         api_list_clear(&p.lists[i]);
     }
+    for (size_t i = 0; !p.bodies && p.lists && i < n; i++)
+        api_list_clear(&p.lists[i]);
     free(p.bodies);
     free(p.lens);
     free(p.lists);
+    return rc;
+}
+
+enum api_rc api_append_pages(struct api_client *c, enum api_kind kind,
+                             api_page_fetch_fn fetch, void *arg, int first,
+                             int last, struct api_list *out,
+                             struct api_error *err)
+{
+    return append_pages(c, kind, fetch, arg, first, last, out, NULL, NULL,
+                        err);
+}
+
+/* A whole GET listing for api_cached_fetch: fetched and decoded into
+ * out, then joined into the document the cache keeps. */
+struct list_fetch {
+    struct get_pages g;
+    enum api_kind kind;
+    struct api_list *out;
+    int decoded; /* out holds the listing (else: the cache answered) */
+};
+
+/* "[b0,b1,...]" of n bodies; NULL on ENOMEM. */
+static char *pages_join(char **bodies, const size_t *lens, size_t n,
+                        size_t *len)
+{
+    size_t total = 2 + n;
+    char *s, *w;
+
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    s = malloc(total);
+    if (!s)
+        return NULL;
+    w = s;
+    *w++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *w++ = ',';
+        memcpy(w, bodies[i], lens[i]);
+        w += lens[i];
+    }
+    *w++ = ']';
+    *len = (size_t)(w - s);
+    return s;
+}
+
+static enum api_rc fetch_listing(struct api_client *c, void *arg,
+                                 char **body, size_t *len,
+                                 struct api_error *err)
+{
+    struct list_fetch *lf = arg;
+    struct dec_page pg = {0};
+    char **bodies = NULL, *all;
+    size_t *lens = NULL, n;
+    int pages = 1;
+    enum api_rc rc;
+
+    *body = NULL;
+    *len = 0;
+    api_list_clear(lf->out);
+    bodies = calloc(1, sizeof(*bodies));
+    lens = calloc(1, sizeof(*lens));
+    if (!bodies || !lens) {
+        free(bodies);
+        free(lens);
+        return api_fail(err, API_ENOMEM, "out of memory");
+    }
+    rc = get_page(c, &lf->g, 1, &bodies[0], &lens[0], err);
+    if (rc == API_OK)
+        rc = dec_list_append(lf->kind, bodies[0], lens[0], lf->out,
+                             c->cfg.max_entries, &pg, err);
+    if (rc == API_OK)
+        rc = pages_total(c, &pg, &pages, err);
+    if (rc == API_OK && pages > 1) {
+        char **more = NULL;
+        size_t *more_lens = NULL;
+        rc = append_pages(c, lf->kind, get_page, &lf->g, 2, pages, lf->out,
+                          &more, &more_lens, err);
+        if (rc == API_OK) {
+            char **b = realloc(bodies, (size_t)pages * sizeof(*b));
+            size_t *l = b ? realloc(lens, (size_t)pages * sizeof(*l)) : NULL;
+            if (b)
+                bodies = b;
+            if (l)
+                lens = l;
+            if (!b || !l) {
+                for (int i = 0; i < pages - 1; i++)
+                    free(more[i]);
+                pages = 1;
+                rc = api_fail(err, API_ENOMEM, "out of memory");
+            } else {
+                memcpy(bodies + 1, more, (size_t)(pages - 1) * sizeof(*b));
+                memcpy(lens + 1, more_lens,
+                       (size_t)(pages - 1) * sizeof(*l));
+            }
+        } else {
+            pages = 1;
+        }
+        free(more);
+        free(more_lens);
+    }
+    n = (size_t)pages;
+    all = rc == API_OK ? pages_join(bodies, lens, n, len) : NULL;
+    if (rc == API_OK && !all)
+        rc = api_fail(err, API_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+    free(bodies);
+    free(lens);
+    if (rc != API_OK) {
+        api_list_clear(lf->out);
+        return rc;
+    }
+    lf->decoded = 1;
+    *body = all;
+    return API_OK;
+}
+
+/* The pages of a cached listing document "[page,...]": their spans
+ * (the document was checked as JSON before it was stored; anything
+ * unexpected is API_EPROTO, the pages are decoded with all checks). */
+static enum api_rc decode_joined(struct api_client *c, enum api_kind kind,
+                                 const char *s, size_t len,
+                                 struct api_list *out, struct api_error *err)
+{
+    const char *p = s, *end = s + len, *start;
+    int depth = 0, in_str = 0, pages = 0;
+    enum api_rc rc = API_OK;
+
+    while (p < end && strchr(" \t\r\n", *p) && *p)
+        p++;
+    if (p == end || *p != '[')
+        return api_fail(err, API_EPROTO, "cached listing is damaged");
+    start = ++p;
+    for (; p < end && rc == API_OK; p++) {
+        char ch = *p;
+        if (in_str) {
+            if (ch == '\\')
+                p++;
+            else if (ch == '"')
+                in_str = 0;
+            continue;
+        }
+        if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        } else if ((ch == ',' || ch == ']') && depth == 0) {
+            rc = dec_list_append(kind, start, (size_t)(p - start), out,
+                                 c->cfg.max_entries, NULL, err);
+            pages++;
+            start = p + 1;
+            if (ch == ']')
+                break;
+        }
+    }
+    if (rc == API_OK && (p >= end || pages == 0))
+        rc = api_fail(err, API_EPROTO, "cached listing is damaged");
     return rc;
 }
 
@@ -229,22 +422,24 @@ enum api_rc api_get_list(struct api_client *c, enum api_kind kind,
                          const char *path, struct api_list *out,
                          struct api_error *err)
 {
-    struct get_pages g = {.path = path, .sep = strchr(path, '?') ? '&' : '?'};
-    struct dec_page pg = {0};
+    struct list_fetch lf = {.g = {.path = path,
+                                  .sep = strchr(path, '?') ? '&' : '?'},
+                            .kind = kind, .out = out};
+    char key[API_PATH_MAX];
     char *body = NULL;
     size_t len = 0;
-    int pages = 1;
     enum api_rc rc;
 
-    rc = get_page(c, &g, 1, &body, &len, err);
+    rc = api_path(key, sizeof(key), err, "%s%cpageSize=%d&pages", path,
+                  lf.g.sep, API_PAGE_SIZE);
     if (rc == API_OK)
-        rc = dec_list_append(kind, body, len, out, c->cfg.max_entries, &pg,
-                             err);
+        rc = api_cached_fetch(c, key, 0, fetch_listing, &lf, &body, &len,
+                              err);
+    if (rc == API_OK && !lf.decoded) {
+        api_list_clear(out);
+        rc = decode_joined(c, kind, body, len, out, err);
+    }
     free(body);
-    if (rc == API_OK)
-        rc = pages_total(c, &pg, &pages, err);
-    if (rc == API_OK && pages > 1)
-        rc = api_append_pages(c, kind, get_page, &g, 2, pages, out, err);
     if (rc != API_OK)
         api_list_clear(out);
     return rc;

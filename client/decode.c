@@ -202,10 +202,8 @@ static enum api_rc entry_id(const json_t *d, struct api_entry *e, int *oom,
     return API_OK;
 }
 
-/* d (an object we own) -> *out; strips d's volatile members. */
-static enum api_rc entry_from_json(enum api_kind kind, json_t *d,
-                                   struct api_entry *out,
-                                   struct api_error *err)
+enum api_rc dec_entry_fields(enum api_kind kind, const json_t *d,
+                             struct api_entry *out, struct api_error *err)
 {
     enum api_rc rc;
     int oom = 0;
@@ -218,17 +216,55 @@ static enum api_rc entry_from_json(enum api_kind kind, json_t *d,
     if (!json_is_object(d))
         return dec_fail(err, API_EPROTO, NULL, "document is not an object");
     rc = entry_id(d, out, &oom, err);
-    if (rc != API_OK)
-        goto out;
-    out->name = dec_strdup_member(d, "name", &oom);
-    fill_kind(d, out, &oom);
-    dec_strip_volatile(d);
-    out->json = dec_pretty(d, &out->json_len);
-    if (!out->json || oom)
-        rc = dec_fail(err, API_ENOMEM, NULL, "out of memory");
-out:
+    if (rc == API_OK) {
+        out->name = dec_strdup_member(d, "name", &oom);
+        fill_kind(d, out, &oom);
+        if (oom)
+            rc = dec_fail(err, API_ENOMEM, NULL, "out of memory");
+    }
     if (rc != API_OK)
         api_entry_clear(out);
+    return rc;
+}
+
+/* d (an object we own) -> *out; strips d's volatile members. */
+static enum api_rc entry_from_json(enum api_kind kind, json_t *d,
+                                   struct api_entry *out,
+                                   struct api_error *err)
+{
+    enum api_rc rc = dec_entry_fields(kind, d, out, err);
+
+    if (rc != API_OK)
+        return rc;
+    dec_strip_volatile(d);
+    out->json = dec_pretty(d, &out->json_len);
+    if (!out->json) {
+        api_entry_clear(out);
+        rc = dec_fail(err, API_ENOMEM, NULL, "out of memory");
+    }
+    return rc;
+}
+
+enum api_rc dec_render(const char *raw, size_t raw_len, char **json,
+                       size_t *json_len, struct api_error *err)
+{
+    json_t *d;
+    enum api_rc rc;
+
+    *json = NULL;
+    *json_len = 0;
+    rc = dec_load(raw, raw_len, 0, &d, err);
+    if (rc != API_OK)
+        return rc;
+    if (!json_is_object(d)) {
+        rc = dec_fail(err, API_EPROTO, NULL, "document is not an object");
+    } else {
+        dec_strip_volatile(d);
+        *json = dec_pretty(d, json_len);
+        if (!*json)
+            rc = dec_fail(err, API_ENOMEM, NULL, "out of memory");
+    }
+    json_decref(d);
     return rc;
 }
 
@@ -300,6 +336,44 @@ static enum api_rc list_array(enum api_kind kind, json_t *doc,
     return API_OK;
 }
 
+enum api_rc dec_list_entity(enum api_kind kind, const json_t *ent,
+                            const char *raw, size_t raw_len, size_t index,
+                            struct api_list *out, struct api_error *err)
+{
+    struct api_entry *e = &out->v[out->n];
+    struct api_error e1 = {0};
+    enum api_rc rc;
+
+    rc = dec_entry_fields(kind, ent, e, &e1);
+    if (rc == API_ENOMEM)
+        return dec_fail(err, rc, NULL, "out of memory");
+    if (rc == API_OK && !e->id) {
+        /* id-less kinds (singletons) are never listed: no file name */
+        api_entry_clear(e);
+        rc = dec_fail(&e1, API_EPROTO, "id", "entity has no valid id");
+    }
+    if (rc != API_OK) {
+        log_warn("skipping %s entity %zu of a listing: %s",
+                 api_kind_name(kind), index, e1.message);
+        return API_OK;
+    }
+    if (raw) {
+        e->raw = malloc(raw_len ? raw_len : 1);
+        if (e->raw)
+            memcpy(e->raw, raw, raw_len);
+    } else {
+        e->raw = dec_compact(ent);
+        raw_len = e->raw ? strlen(e->raw) : 0;
+    }
+    if (!e->raw) {
+        api_entry_clear(e);
+        return dec_fail(err, API_ENOMEM, NULL, "out of memory");
+    }
+    e->raw_len = raw_len;
+    out->n++;
+    return API_OK;
+}
+
 /* Decode arr's entities onto out (room already made). Entities that do
  * not decode (bad or missing id, not an object) are skipped with a
  * warning: every listed entry has a valid id. */
@@ -307,51 +381,36 @@ static enum api_rc append_entities(enum api_kind kind, json_t *arr,
                                    struct api_list *out,
                                    struct api_error *err)
 {
-    struct api_error e1;
     json_t *ent;
     size_t i;
     enum api_rc rc;
 
     json_array_foreach(arr, i, ent) {
-        memset(&e1, 0, sizeof(e1));
-        rc = entry_from_json(kind, ent, &out->v[out->n], &e1);
-        if (rc == API_ENOMEM)
-            return dec_fail(err, rc, NULL, "out of memory");
-        if (rc == API_OK && !out->v[out->n].id) {
-            /* id-less kinds (singletons) are never listed: no file name */
-            api_entry_clear(&out->v[out->n]);
-            rc = dec_fail(&e1, API_EPROTO, "id", "entity has no valid id");
-        }
-        if (rc != API_OK) {
-            log_warn("skipping %s entity %zu of a listing: %s",
-                     api_kind_name(kind), i, e1.message);
-            continue;
-        }
-        out->n++;
+        rc = dec_list_entity(kind, ent, NULL, 0, i, out, err);
+        if (rc != API_OK)
+            return rc;
     }
     return API_OK;
 }
 
-enum api_rc dec_list_append(enum api_kind kind, const char *body, size_t len,
-                            struct api_list *out, size_t max_entries,
-                            struct dec_page *page, struct api_error *err)
+enum api_rc dec_list_append_tree(enum api_kind kind, const char *body,
+                                 size_t len, struct api_list *out,
+                                 size_t max_entries, struct dec_page *pg,
+                                 struct api_error *err)
 {
-    struct dec_page pg = {0};
-    size_t n, n0 = out->n;
+    size_t n;
     json_t *doc, *arr = NULL;
     struct api_entry *v;
     enum api_rc rc;
 
-    if (page)
-        memset(page, 0, sizeof(*page));
     rc = dec_load(body, len, 0, &doc, err);
     if (rc != API_OK)
         return rc;
-    rc = list_array(kind, doc, &arr, &pg, err);
+    rc = list_array(kind, doc, &arr, pg, err);
     if (rc != API_OK)
         goto out;
     n = json_array_size(arr);
-    pg.n_entities = n;
+    pg->n_entities = n;
     if (n > max_entries || out->n > max_entries - n) {
         rc = dec_fail(err, API_EPROTO, NULL,
                       "listing exceeds %zu entries", max_entries);
@@ -367,13 +426,46 @@ enum api_rc dec_list_append(enum api_kind kind, const char *body, size_t len,
         rc = append_entities(kind, arr, out, err);
     }
 out:
+    json_decref(doc);
+    return rc;
+}
+
+enum api_rc dec_list_append(enum api_kind kind, const char *body, size_t len,
+                            struct api_list *out, size_t max_entries,
+                            struct dec_page *page, struct api_error *err)
+{
+    struct dec_page pg = {0};
+    size_t n0 = out->n;
+    enum api_rc rc;
+
+    if (page)
+        memset(page, 0, sizeof(*page));
+    if (!dec_scan_list(kind, body, len, out, max_entries, &pg, &rc, err)) {
+        /* not sure: jansson decides (and words any error) */
+        while (out->n > n0)
+            api_entry_clear(&out->v[--out->n]);
+        memset(&pg, 0, sizeof(pg));
+        rc = dec_list_append_tree(kind, body, len, out, max_entries, &pg,
+                                  err);
+    }
     /* On failure out is left as it was before this call. */
     while (rc != API_OK && out->n > n0)
         api_entry_clear(&out->v[--out->n]);
     if (rc == API_OK && page)
         *page = pg;
-    json_decref(doc);
     return rc;
+}
+
+int dec_body_valid(const char *body, size_t len)
+{
+    json_t *v;
+
+    if (dec_scan_valid(body, len))
+        return 1;
+    if (dec_load(body, len, 0, &v, NULL) != API_OK)
+        return 0;
+    json_decref(v);
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */

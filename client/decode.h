@@ -28,7 +28,17 @@ struct dec_page {
     size_t n_entities;/* entities on this page */
 };
 
-/* Append the entries of one listing page to out. Accepts a paging
+/* The pretty document of raw (an entity of a listing): what dec_entry
+ * would give as json. *json caller frees. */
+enum api_rc dec_render(const char *raw, size_t raw_len, char **json,
+                       size_t *json_len, struct api_error *err);
+
+/* 1 if body is JSON that dec_load accepts (an object or array, not too
+ * deep): what may be stored in the document cache. */
+int dec_body_valid(const char *body, size_t len);
+
+/* Append the entries of one listing page to out (their raw set, json
+ * NULL: see api_entry.raw). Accepts a paging
  * envelope ({"entities":[...], "pageCount":..}), a bare JSON array, the
  * LocalEncryptionConfigurationListing ({total, entities, selfUri}) and
  * the analytics response ({"conversations":[...], "totalHits":N}; missing

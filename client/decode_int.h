@@ -62,6 +62,42 @@ char *dec_compact(const json_t *v);
  * (*oom set to 1 then). */
 char *dec_strdup_member(const json_t *obj, const char *key, int *oom);
 
+/* ---- entries, listings ---- */
+
+/* The C fields of an entry of kind from document d (json, raw: NULL).
+ * API_EPROTO (not an object, no valid id where one is required) or
+ * API_ENOMEM; *out cleared on failure. */
+enum api_rc dec_entry_fields(enum api_kind kind, const json_t *d,
+                             struct api_entry *out, struct api_error *err);
+/* Append the entry of entity ent (element index of a listing) to out
+ * (room made by the caller), raw = the entity's text (or NULL: ent
+ * printed compact). An entity that does not decode is skipped with a
+ * warning (API_OK); API_ENOMEM is the only failure. */
+enum api_rc dec_list_entity(enum api_kind kind, const json_t *ent,
+                            const char *raw, size_t raw_len, size_t index,
+                            struct api_list *out, struct api_error *err);
+
+/* The jansson path of dec_list_append (the one that words the errors),
+ * for the tests that compare both paths. On failure entries may have
+ * been appended (dec_list_append drops them). */
+enum api_rc dec_list_append_tree(enum api_kind kind, const char *body,
+                                 size_t len, struct api_list *out,
+                                 size_t max_entries, struct dec_page *pg,
+                                 struct api_error *err);
+
+/* ---- the scanner (decode_scan.c) ---- */
+
+/* 1 when buf is JSON that dec_load() (server body) certainly accepts;
+ * 0 when it is not, or the scanner is not sure. Never allocates. */
+int dec_scan_valid(const char *buf, size_t len);
+/* The fast path of dec_list_append: 1 when it answered (*rc; entries may
+ * be appended even on failure, the caller drops them), 0 when it is not
+ * sure and the jansson path must decode the page. */
+int dec_scan_list(enum api_kind kind, const char *body, size_t len,
+                  struct api_list *out, size_t max_entries,
+                  struct dec_page *page, enum api_rc *rc,
+                  struct api_error *err);
+
 /* ---- dates ---- */
 
 /* Parse ISO-8601 / RFC 3339 date-time "YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM

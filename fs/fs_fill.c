@@ -48,26 +48,30 @@ const char *fs_media_name(struct fs_ctx *ctx, char *buf, size_t n)
 /* Children of a recording-like directory: metadata.json, media (or, for
  * a chat/email/messaging recording, transcript.json: the recordingmetadata
  * listing carries the transcript, so it costs no request), annotations/
- * (conversation recordings only). */
+ * (conversation recordings only). e->raw goes to metadata.json. */
 static int fill_recdir(struct fs_ctx *ctx, const char *dir,
-                       const struct api_entry *e, enum fs_type meta,
-                       enum fs_type media, const char *conv)
+                       struct api_entry *e, enum fs_type meta,
+                       enum fs_type media, const char *conv, time_t exp)
 {
     struct fs_kid kids[3];
-    char mname[32], *tr = NULL;
-    size_t nk = 0, trlen = 0;
+    char mname[32], *tr = NULL, *doc = NULL;
+    size_t nk = 0, trlen = 0, doclen = 0;
     int rc;
 
     kids[nk] = fs_doc_kid(ctx, "metadata.json", meta, e);
+    kids[nk].raw = &e->raw;
+    kids[nk].raw_len = e->raw_len;
     kids[nk++].conv = conv;
     if (!media_is_file_less(e->media)) {
         kids[nk] = fs_doc_kid(ctx, fs_media_name(ctx, mname, sizeof mname),
                               media, e);
         kids[nk].mode = S_IFREG | 0444;
         kids[nk++].conv = conv;
-    } else if (meta == FS_T_REC_META && e->json &&
-               api_recording_transcript(e->json, e->json_len, &tr, &trlen,
-                                        NULL) == API_OK) {
+    } else if (meta == FS_T_REC_META && e->raw &&
+               api_doc_render(e->raw, e->raw_len, &doc, &doclen) ==
+                   API_OK &&
+               api_recording_transcript(doc, doclen, &tr, &trlen, NULL) ==
+                   API_OK) {
         kids[nk] = fs_doc_kid(ctx, "transcript.json", FS_T_REC_TRANSCRIPT, e);
         kids[nk].json = tr;
         kids[nk].json_len = trlen;
@@ -75,39 +79,110 @@ static int fill_recdir(struct fs_ctx *ctx, const char *dir,
     }
     if (meta == FS_T_REC_META)
         kids[nk++] = fs_dir_kid("annotations", FS_T_ANNS, e->mtime);
-    rc = fs_apply(ctx, dir, kids, nk, e->mtime);
+    rc = fs_apply_until(ctx, dir, kids, nk, e->mtime, exp);
     free(tr);
+    free(doc);
     return rc;
 }
 
+/* memdup of n bytes (NULL src: NULL). 0 or -ENOMEM. */
+static int dup_bytes(char **dst, const char *src, size_t n)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    if (!(*dst = malloc(n ? n : 1)))
+        return -ENOMEM;
+    memcpy(*dst, src, n);
+    return 0;
+}
+
+/* The children of recording directory dir, made of the entry its
+ * listing kept (no request): 1 when done (*rc), 0 when dir keeps none. */
+static int fill_recdir_kept(struct fs_ctx *ctx, const char *dir, int *rc)
+{
+    struct api_entry e = {0};
+    enum fs_type type = FS_T_OTHER, meta, media;
+    unsigned long gen = 0, saved;
+    char *conv = NULL;
+    struct fs_node *d;
+    time_t exp = 0;
+
+    *rc = 0;
+    pthread_mutex_lock(&ctx->lock);
+    d = fs_tab_find(ctx, dir);
+    if (d && d->raw && (d->type == FS_T_REC || d->type == FS_T_UREC ||
+                        d->type == FS_T_ORPHAN)) {
+        type = d->type;
+        gen = d->raw_gen;
+        exp = d->expires;
+        e.kind = d->kind;
+        e.mtime = d->mtime;
+        e.raw_len = d->raw_len;
+        *rc = dup_bytes(&e.raw, d->raw, d->raw_len);
+        if (!*rc)
+            *rc = fs_dup_into(&e.id, d->id);
+        if (!*rc)
+            *rc = fs_dup_into(&conv, d->conv);
+        if (!*rc)
+            *rc = fs_dup_into(&e.media, d->media_type);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    if (type == FS_T_OTHER)
+        return 0;
+    e.conversation_id = conv;
+    meta = type == FS_T_REC ? FS_T_REC_META
+           : type == FS_T_UREC ? FS_T_UREC_META : FS_T_ORPHAN_META;
+    media = type == FS_T_REC ? FS_T_REC_MEDIA
+            : type == FS_T_UREC ? FS_T_UREC_MEDIA : FS_T_ORPHAN_MEDIA;
+    /* a document stored after that listing was fetched is newer */
+    saved = fs_fill_gen_swap(gen);
+    if (!*rc)
+        *rc = fill_recdir(ctx, dir, &e, meta, media, conv, exp);
+    fs_fill_gen_swap(saved);
+    api_entry_clear(&e);
+    return 1;
+}
+
 /* A listing of recording-like directories (conversation, userrecordings,
- * orphanrecordings). */
+ * orphanrecordings). Each directory takes its entry over: its children
+ * are made when it is first looked into (fill_recdir_kept), or now if
+ * they exist already (a listing again after metadata_ttl). */
 static int fill_recset(struct fs_ctx *ctx, const char *dir,
-                       const struct api_list *l, enum fs_type one,
-                       enum fs_type meta, enum fs_type media,
+                       struct api_list *l, enum fs_type one,
                        const char *conv, const struct fs_kid *extra)
 {
     struct fs_kid *kids = calloc(l->n + 1, sizeof *kids);
+    int *listed = calloc(l->n + 1, sizeof *listed);
     char path[PATH_MAX];
     size_t nk = 0;
     int rc = 0;
 
-    if (!kids)
+    if (!kids || !listed) {
+        free(kids);
+        free(listed);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < l->n; i++) {
         kids[nk] = fs_dir_kid(l->v[i].id, one, l->v[i].mtime);
         kids[nk].e = &l->v[i];
+        kids[nk].raw = &l->v[i].raw;
+        kids[nk].raw_len = l->v[i].raw_len;
+        kids[nk].listed = &listed[i];
         kids[nk++].conv = conv;
     }
     if (extra)
         kids[nk++] = *extra;
     rc = fs_apply(ctx, dir, kids, nk, 0);
     for (size_t i = 0; i < l->n && !rc; i++) {
+        if (!listed[i])
+            continue;
         rc = fs_path_join(path, sizeof path, dir, l->v[i].id);
-        if (!rc)
-            rc = fill_recdir(ctx, path, &l->v[i], meta, media, conv);
+        if (!rc && !fill_recdir_kept(ctx, path, &rc))
+            rc = -ENOENT;
     }
     free(kids);
+    free(listed);
     return rc;
 }
 
@@ -148,8 +223,7 @@ static int fill_conv(struct fs_ctx *ctx, const char *dir, const char *cid)
         }
         return rc;
     }
-    rc = fill_recset(ctx, dir, &l, FS_T_REC, FS_T_REC_META, FS_T_REC_MEDIA,
-                     cid, NULL);
+    rc = fill_recset(ctx, dir, &l, FS_T_REC, cid, NULL);
     api_list_clear(&l);
     if (!rc)
         seen_add(ctx, cid);
@@ -288,7 +362,9 @@ static int fill_docdir(struct fs_ctx *ctx, const char *dir, enum api_kind kind,
         rc = -ENOMEM;
     for (size_t i = 0; !rc && i < l.n; i++) {
         snprintf(names[i], sizeof names[i], "%s.json", l.v[i].id);
-        kids[nk++] = fs_doc_kid(ctx, names[i], doc, &l.v[i]);
+        kids[nk] = fs_doc_kid(ctx, names[i], doc, &l.v[i]);
+        kids[nk].raw = &l.v[i].raw;
+        kids[nk++].raw_len = l.v[i].raw_len;
     }
     for (size_t i = 0; !rc && i < nextra; i++)
         kids[nk++] = extra[i];
@@ -334,11 +410,9 @@ static int fill_recset_kind(struct fs_ctx *ctx, const char *dir,
     if (api_doc_list(ctx->client, &ref, &l, &err) != API_OK)
         return list_fail(ctx, dir, &err);
     if (set == FS_T_URECS)
-        rc = fill_recset(ctx, dir, &l, FS_T_UREC, FS_T_UREC_META,
-                         FS_T_UREC_MEDIA, NULL, &summary);
+        rc = fill_recset(ctx, dir, &l, FS_T_UREC, NULL, &summary);
     else
-        rc = fill_recset(ctx, dir, &l, FS_T_ORPHAN, FS_T_ORPHAN_META,
-                         FS_T_ORPHAN_MEDIA, NULL, NULL);
+        rc = fill_recset(ctx, dir, &l, FS_T_ORPHAN, NULL, NULL);
     api_list_clear(&l);
     return rc;
 }
@@ -349,6 +423,7 @@ int fs_fill_dir(struct fs_ctx *ctx, const char *path,
 {
     char parent[PATH_MAX];
     struct fs_kid k[2];
+    int rc;
 
     switch (p->type) {
     case FS_T_ROOT: return fill_root(ctx);
@@ -357,12 +432,18 @@ int fs_fill_dir(struct fs_ctx *ctx, const char *path,
     case FS_T_REC:
     case FS_T_UREC:
     case FS_T_ORPHAN:
+        if (fill_recdir_kept(ctx, path, &rc))
+            return rc;
         fs_path_parent(path, parent, sizeof parent);
         if (p->type == FS_T_REC)
-            return fill_conv(ctx, parent, p->conv);
-        return fill_recset_kind(ctx, parent,
-                                p->type == FS_T_UREC ? FS_T_URECS
-                                                     : FS_T_ORPHANS);
+            rc = fill_conv(ctx, parent, p->conv);
+        else
+            rc = fill_recset_kind(ctx, parent,
+                                  p->type == FS_T_UREC ? FS_T_URECS
+                                                       : FS_T_ORPHANS);
+        if (!rc && !fill_recdir_kept(ctx, path, &rc))
+            rc = -ENOENT; /* not (any more) in its parent's listing */
+        return rc;
     case FS_T_ANNS:
         return fill_docdir(ctx, path, API_KIND_ANNOTATION, FS_T_ANN, NULL, 0);
     case FS_T_BYDATE: return fill_bydate(ctx, path);

@@ -52,6 +52,14 @@ struct fs_node {
     time_t expires;     /* 0: never */
     char *json;         /* documents */
     size_t json_len;
+    char *raw;          /* a listed entity (api_entry.raw): for a document
+                           without json, rendered on demand (getattr,
+                           read); for a recording directory, the entry
+                           its children are made of when first looked
+                           into (fs_fill.c) */
+    size_t raw_len;
+    unsigned long raw_gen; /* fill generation of the listing raw is from */
+    unsigned long put_gen; /* number of the last fs_node_put_doc, 0 */
     char *link;         /* symlinks */
     char **kids;        /* directories: names after a listing */
     size_t nkids;

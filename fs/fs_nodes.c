@@ -44,6 +44,21 @@ static int put_since_fill(const char *path)
     return 0;
 }
 
+/* Lock held. 1 if n's document was stored after the data being applied
+ * was fetched: it is kept. */
+static int doc_kept(const struct fs_node *n, const char *path)
+{
+    return put_since_fill(path) || (fill_start && n->put_gen >= fill_start);
+}
+
+unsigned long fs_fill_gen_swap(unsigned long gen)
+{
+    unsigned long old = fill_start;
+
+    fill_start = gen;
+    return old;
+}
+
 /* Lock held. */
 static void put_note(const char *path)
 {
@@ -85,6 +100,7 @@ static void node_free(struct fs_node *n)
 {
     free(n->path);
     free(n->json);
+    free(n->raw);
     free(n->link);
     fs_names_free(n->kids, n->nkids);
     free(n->id);
@@ -176,6 +192,26 @@ int fs_dup_into(char **dst, const char *src)
     return 0;
 }
 
+/* Lock held. n takes over the entity text of k. */
+static void take_raw(struct fs_node *n, const struct fs_kid *k)
+{
+    free(n->raw);
+    n->raw = *k->raw;
+    n->raw_len = k->raw_len;
+    *k->raw = NULL;
+    n->raw_gen = fill_start ? fill_start : put_gen + 1;
+}
+
+/* Lock held. 1 if the recording directory path has children in the
+ * table (metadata.json is always one): they must be made again. */
+static int has_kid(struct fs_ctx *ctx, const char *path)
+{
+    char kid[PATH_MAX];
+
+    return !fs_path_join(kid, sizeof kid, path, "metadata.json") &&
+           fs_tab_find(ctx, kid);
+}
+
 /* Lock held. Apply one child spec under dir. */
 static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k,
                      time_t exp, unsigned gen)
@@ -199,9 +235,11 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
     if (k->size >= 0 || !fs_type_is_media(k->type))
         n->size = k->size;
     rc = fs_dup_into(&n->link, k->link);
-    if (!k->e && fs_type_is_doc(k->type) && !put_since_fill(path)) {
+    if (!k->e && fs_type_is_doc(k->type) && !doc_kept(n, path)) {
         free(n->json); /* lazy document: fetched again when needed */
         n->json = NULL;
+        free(n->raw);
+        n->raw = NULL;
     }
     if (!rc && k->e) {
         n->kind = k->e->kind;
@@ -213,11 +251,24 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
             rc = fs_dup_into(&n->media_type, k->e->media);
         const char *json = k->json ? k->json : k->e->json;
         size_t len = k->json ? k->json_len : k->e->json_len;
-        if (!rc && json && fs_type_is_doc(k->type) &&
-            !put_since_fill(path)) {
-            rc = fs_dup_into(&n->json, json);
-            n->json_len = len;
-            n->size = (int64_t)len;
+        if (!rc && fs_type_is_doc(k->type) && !doc_kept(n, path)) {
+            if (json) {
+                rc = fs_dup_into(&n->json, json);
+                n->json_len = len;
+                n->size = (int64_t)len;
+                free(n->raw);
+                n->raw = NULL;
+            } else if (k->raw && *k->raw) {
+                /* rendered when stat'ed or read (exact size then) */
+                free(n->json);
+                n->json = NULL;
+                n->size = -1;
+                take_raw(n, k);
+            }
+        } else if (!rc && S_ISDIR(k->mode) && k->raw && *k->raw) {
+            if (k->listed)
+                *k->listed = n->kids_expires != 0 || has_kid(ctx, path);
+            take_raw(n, k);
         }
     }
     return rc;
@@ -244,9 +295,15 @@ static void forget_gone(struct fs_ctx *ctx, const char *dir,
 int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
                  size_t nk, time_t dir_mtime)
 {
+    return fs_apply_until(ctx, dir, kids, nk, dir_mtime, fs_ttl_end(ctx));
+}
+
+int fs_apply_until(struct fs_ctx *ctx, const char *dir,
+                   const struct fs_kid *kids, size_t nk, time_t dir_mtime,
+                   time_t exp)
+{
     static unsigned apply_gen;
     char **names = calloc(nk + 1, sizeof *names);
-    time_t exp = fs_ttl_end(ctx);
     struct fs_node *d;
     unsigned gen;
     int rc = 0;
@@ -376,15 +433,27 @@ struct fill_wait {
 static pthread_mutex_t fills_lk = PTHREAD_MUTEX_INITIALIZER;
 static struct fill_wait *fills; /* protected by fills_lk */
 
-/* The directory whose listing fs_fill_dir(path) fetches. */
-static void fill_key(const char *path, const struct fs_path *p, char *key,
-                     size_t n)
+/* The directory whose listing fs_fill_dir(path) fetches: a recording
+ * directory is filled with its parent, unless its listing kept its entry
+ * (then it costs no request). */
+static void fill_key(struct fs_ctx *ctx, const char *path,
+                     const struct fs_path *p, char *key, size_t n)
 {
+    const struct fs_node *d;
+    int kept;
+
     if (p->type == FS_T_REC || p->type == FS_T_UREC ||
-        p->type == FS_T_ORPHAN)
-        fs_path_parent(path, key, n);
-    else
-        snprintf(key, n, "%s", path);
+        p->type == FS_T_ORPHAN) {
+        pthread_mutex_lock(&ctx->lock);
+        d = fs_tab_find(ctx, path);
+        kept = d && d->raw;
+        pthread_mutex_unlock(&ctx->lock);
+        if (!kept) {
+            fs_path_parent(path, key, n);
+            return;
+        }
+    }
+    snprintf(key, n, "%s", path);
 }
 
 /* fills_lk held. Drop one reference of w (the last frees it). */
@@ -417,7 +486,7 @@ static int fill_once(struct fs_ctx *ctx, const char *path,
     struct fill_wait *w;
     int rc;
 
-    fill_key(path, p, key, sizeof key);
+    fill_key(ctx, path, p, key, sizeof key);
     pthread_mutex_lock(&fills_lk);
     for (w = fills; w && (w->ctx != ctx || strcmp(w->path, key));
          w = w->next)
@@ -573,7 +642,30 @@ static int fetch_lazy_doc(struct fs_ctx *ctx, const char *path,
     return rc;
 }
 
-static int needs_doc(struct fs_ctx *ctx, const char *path, enum fs_type *t)
+/* Lock held. Render the listed entity of document n: its content and
+ * exact size from now on. */
+static int render_doc(struct fs_node *n)
+{
+    char *json;
+    size_t len;
+    enum api_rc rc = api_doc_render(n->raw, n->raw_len, &json, &len);
+
+    if (rc != API_OK)
+        return rc == API_ENOMEM ? -ENOMEM : -EIO;
+    free(n->json);
+    n->json = json;
+    n->json_len = len;
+    n->size = (int64_t)len;
+    free(n->raw);
+    n->raw = NULL;
+    return 0;
+}
+
+/* 1 if path is a document whose content must be fetched (*t its type).
+ * One kept from a listing is rendered here (out->size updated). 0 or
+ * -errno otherwise. */
+static int needs_doc(struct fs_ctx *ctx, const char *path, enum fs_type *t,
+                     struct fs_attr *out)
 {
     struct fs_node *n;
     int need = 0;
@@ -582,8 +674,14 @@ static int needs_doc(struct fs_ctx *ctx, const char *path, enum fs_type *t)
     n = fs_tab_find(ctx, path);
     if (n && !n->scratch && fs_type_is_doc(n->type) &&
         n->type != FS_T_STATUS && !n->json) {
-        need = 1;
-        *t = n->type;
+        if (n->raw) {
+            need = render_doc(n);
+            if (!need && out)
+                out->size = n->size;
+        } else {
+            need = 1;
+            *t = n->type;
+        }
     }
     pthread_mutex_unlock(&ctx->lock);
     return need;
@@ -596,7 +694,10 @@ int fs_node_attr(struct fs_ctx *ctx, const char *path, struct fs_attr *out)
 
     if (rc)
         return rc;
-    if (needs_doc(ctx, path, &t)) {
+    rc = needs_doc(ctx, path, &t, out);
+    if (rc < 0)
+        return rc;
+    if (rc) {
         rc = fetch_lazy_doc(ctx, path, t);
         if (!rc)
             rc = ensure(ctx, path, out) ? -ENOENT : 0;
@@ -850,6 +951,7 @@ int fs_node_put_doc(struct fs_ctx *ctx, const char *path,
         goto out;
     }
     put_note(path);
+    n->put_gen = put_gen;
     n->type = p.type;
     n->mode = fs_file_mode(ctx, p.type);
     n->expires = fs_ttl_end(ctx);
@@ -859,6 +961,8 @@ int fs_node_put_doc(struct fs_ctx *ctx, const char *path,
     rc = fs_dup_into(&n->json, e->json ? e->json : "");
     n->json_len = e->json ? e->json_len : 0;
     n->size = (int64_t)n->json_len;
+    free(n->raw);
+    n->raw = NULL;
     if (!rc && e->id)
         rc = fs_dup_into(&n->id, e->id);
 out:

@@ -18,6 +18,13 @@ struct fs_kid {
     const char *json;           /* document content instead of e->json
                                    (transcript.json); may be NULL */
     size_t json_len;
+    char **raw;                 /* may be NULL: an entity text (malloc'd)
+                                   the node takes over (*raw = NULL): a
+                                   document's content to render, or a
+                                   recording directory's entry */
+    size_t raw_len;
+    int *listed;                /* may be NULL: set to 1 when the node is
+                                   a directory whose children exist */
 };
 
 /* Table primitives: lock held. */
@@ -34,10 +41,19 @@ time_t fs_ttl_end(struct fs_ctx *ctx);
 int fs_dup_into(char **dst, const char *src);
 mode_t fs_file_mode(struct fs_ctx *ctx, enum fs_type t);
 
+/* Set the fill generation of this thread (stores numbered at or above it
+ * are newer than the data applied); returns the previous one. */
+unsigned long fs_fill_gen_swap(unsigned long gen);
+
 /* Replace the listing of dir by kids (takes the lock). dir_mtime: the
  * directory's own date if known (newest child otherwise). */
 int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
              size_t nk, time_t dir_mtime);
+/* fs_apply with the expiry of the data given (exp, not metadata_ttl from
+ * now): children made later of a listing expire with it. */
+int fs_apply_until(struct fs_ctx *ctx, const char *dir,
+                   const struct fs_kid *kids, size_t nk, time_t dir_mtime,
+                   time_t exp);
 
 /* fs_fill.c */
 struct fs_kid fs_dir_kid(const char *name, enum fs_type t, time_t mtime);

@@ -45,7 +45,7 @@ done
 
 # Sources each target is linked with (beyond tests/fuzz/<target>.c).
 CLIENT_SRCS="client/decode.c client/decode_check.c client/decode_models.c
-client/decode_util.c client/api_client.c client/log.c"
+client/decode_scan.c client/decode_util.c client/api_client.c client/log.c"
 FS_SRCS="fs/fs_tree.c"
 CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64

@@ -16,7 +16,9 @@
 #include <jansson.h>
 
 #include "api_client.h"
+#include "cache.h"
 #include "emu.h"
+#include <unistd.h>
 
 static struct emu emu;
 static json_t *state; /* the emulator's /__control/state */
@@ -121,7 +123,24 @@ static void test_lists(void **st)
     assert_int_equal(l.n, state_len("userrecordings"));
     assert_int_equal(l.n, 250);
     assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings$"), 3);
-    assert_non_null(l.v[0].json);
+    /* listed entries carry the entity's text; rendered, it is the very
+     * document a GET gives */
+    assert_null(l.v[0].json);
+    assert_non_null(l.v[0].raw);
+    {
+        struct api_entry e = {0};
+        char *json = NULL;
+        size_t len = 0;
+        assert_int_equal(api_doc_render(l.v[0].raw, l.v[0].raw_len, &json,
+                                        &len),
+                         API_OK);
+        assert_int_equal(api_userrecording_get(c, l.v[0].id, &e, &err),
+                         API_OK);
+        assert_int_equal(len, e.json_len);
+        assert_string_equal(json, e.json);
+        free(json);
+        api_entry_clear(&e);
+    }
     assert_true(all_distinct(&l)); /* every page once */
     api_list_clear(&l);
     assert_int_equal(api_orphans_list(c, &l, &err), API_OK);
@@ -452,11 +471,79 @@ static int teardown(void **st)
     return 0;
 }
 
+/* A GET listing is one document of the cache (its pages joined): a
+ * second listing costs no request, and with the API down an expired copy
+ * is served, the same entries. */
+static void test_list_cache(void **st)
+{
+    struct api_config cfg = {
+        .api_url = emu.api_url, .login_url = emu.login_url,
+        .client_id = emu.client_id, .client_secret = emu.client_secret,
+        .request_timeout_ms = 5000, .metadata_ttl_s = 1,
+    };
+    char dir[] = "/tmp/recfs-list-cache-XXXXXX", eb[256], cmd[128];
+    struct cache_config cc = {.dir = dir};
+    struct api_list a = {0}, b = {0};
+    struct api_error err;
+    struct api_stats s;
+    struct api_client *c;
+    struct cache *cache;
+
+    (void)st;
+    c = api_client_new(&cfg, &err);
+    assert_non_null(c);
+    assert_non_null(mkdtemp(dir));
+    cache = cache_open(&cc, eb, sizeof(eb));
+    if (!cache) {
+        fprintf(stderr, "cache unavailable (%s): skipping\n", eb);
+        api_client_free(c);
+        skip();
+    }
+    api_client_set_cache(c, cache);
+    emu_reset(&emu);
+    assert_int_equal(api_userrecordings_list(c, &a, &err), API_OK);
+    assert_int_equal(a.n, 250);
+    assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings$"), 3);
+    assert_int_equal(api_userrecordings_list(c, &b, &err), API_OK);
+    assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings$"), 3);
+    api_client_stats(c, &s);
+    assert_int_equal(s.doc_cache_hits, 1);
+    assert_int_equal(b.n, a.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_string_equal(a.v[i].id, b.v[i].id);
+        assert_int_equal(a.v[i].raw_len, b.v[i].raw_len);
+        assert_memory_equal(a.v[i].raw, b.v[i].raw, a.v[i].raw_len);
+    }
+    api_list_clear(&b);
+
+    usleep(2100 * 1000); /* expire (ttl 1 s, 1 s resolution), fail the API */
+    emu_fault(&emu, "{\"match\":\"GET /api/v2/userrecordings\","
+                    "\"count\":100,\"status\":503}");
+    assert_int_equal(api_userrecordings_list(c, &b, &err), API_OK);
+    api_client_stats(c, &s);
+    assert_int_equal(s.stale_served, 1);
+    assert_int_equal(b.n, a.n);
+    assert_string_equal(b.v[249].id, a.v[249].id);
+    api_list_clear(&b);
+    emu_reset(&emu);
+
+    /* the API back: the expired copy is fetched anew */
+    assert_int_equal(api_userrecordings_list(c, &b, &err), API_OK);
+    assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings$"), 3);
+    api_list_clear(&b);
+    api_list_clear(&a);
+    api_client_free(c);
+    cache_close(cache);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_list_cache),
         cmocka_unit_test(test_gets_and_errors),
         cmocka_unit_test(test_update_user_recording),
         cmocka_unit_test(test_policy_patch_create_delete),

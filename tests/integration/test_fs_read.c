@@ -225,6 +225,41 @@ static void test_xattrs(void **state)
                          "2>/dev/null", mnt.mnt, audio_cid, audio_rid), 0);
 }
 
+/* A listing keeps its entities as they came; a document is rendered when
+ * first stat'ed or read: the size stat reports before any read is the
+ * size read, and listing a directory of them costs no request. */
+static void test_lazy_documents(void **state)
+{
+    static const char *const docs[][3] = {
+        {".userrecordings[2]", "userrecordings/", "/metadata.json"},
+        {".orphans[1]", "orphanrecordings/", "/metadata.json"},
+        {".policies[1]", "policies/", ".json"},
+    };
+    char id[160], rel[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        assert_int_equal(sh_out(id, sizeof id, 20, "curl -sf %s/state | jq "
+                                "-r '%s'", emu.control_url, docs[i][0]), 0);
+        snprintf(rel, sizeof rel, "%s%s%s", docs[i][1], id, docs[i][2]);
+        assert_int_equal(sh(20, "cd %s && s=$(stat -c %%s '%s') && "
+                             "[ \"$s\" -gt 2 ] && "
+                             "[ \"$s\" -eq $(cat '%s' | wc -c) ] && "
+                             "jq -e .id '%s' >/dev/null",
+                             mnt.mnt, rel, rel, rel), 0);
+    }
+    /* ls -l of a recording directory looked into for the first time */
+    assert_int_equal(sh_out(id, sizeof id, 20, "curl -sf %s/state | jq -r "
+                            "'.userrecordings[3]'", emu.control_url), 0);
+    assert_int_equal(emu_reset(&emu), 0);
+    assert_int_equal(sh(20, "cd %s/userrecordings/%s && "
+                         "s=$(ls -l metadata.json | awk '{print $5}') && "
+                         "[ \"$s\" -eq $(cat metadata.json | wc -c) ] && "
+                         "[ $(getfattr --only-values -n user.recfs.id "
+                         "metadata.json) = %s ]", mnt.mnt, id, id), 0);
+    assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings"), 0);
+}
+
 /* A repeated ls -lR within the TTL costs no request at all. */
 static void test_listing_costs(void **state)
 {
@@ -282,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_media_formats),
         cmocka_unit_test(test_xattrs),
+        cmocka_unit_test(test_lazy_documents),
         cmocka_unit_test(test_listing_costs),
         cmocka_unit_test(test_copy_trees),
         cmocka_unit_test(test_lookup_outside_window),
