@@ -3,6 +3,7 @@
  * document layer. Validation happens in the client without network I/O
  * (api_doc_check_update) so bad input never reaches the server. */
 #include "fs_int.h"
+#include "fs_read.h"
 #include "log.h"
 
 #include <errno.h>
@@ -68,6 +69,7 @@ static void after_orphan_update(struct fs_ctx *ctx, const struct fs_path *p,
     snprintf(dir, sizeof dir, "/orphanrecordings/%s", p->rec);
     fs_node_drop(ctx, dir);
     fs_dir_invalidate(ctx, "/orphanrecordings");
+    fs_inval_entry_queue("/orphanrecordings", p->rec); /* it is gone */
     if (rec->conversation_id) {
         snprintf(dir, sizeof dir, "/conversations/%s", rec->conversation_id);
         fs_dir_invalidate(ctx, dir);
@@ -101,8 +103,11 @@ int fs_edit_commit(struct fs_ctx *ctx, const char *path, const char *base,
     fs_node_set_error(ctx, path, NULL);
     if (p.type == FS_T_ORPHAN_META)
         after_orphan_update(ctx, &p, &out);
-    else if (p.type == FS_T_SCREEN)
+    else if (p.type == FS_T_SCREEN) {
+        /* a stopped session may leave the listing */
         fs_dir_invalidate(ctx, "/screensessions");
+        fs_inval_entry_queue("/screensessions", strrchr(path, '/') + 1);
+    }
     if (p.type != FS_T_ORPHAN_META)
         rc = fs_node_put_doc(ctx, path, &out);
     log_info("updated %s", path);

@@ -983,14 +983,13 @@ void fs_dir_invalidate(struct fs_ctx *ctx, const char *path)
 
     pthread_mutex_lock(&ctx->lock);
     n = fs_tab_find(ctx, path);
-    if (n) {
+    /* the kernel's names stay: the next listing drops those gone
+     * (fs_apply), and an edit that removes one says so itself
+     * (fs_inval_entry_queue). Dropping them all here would give every
+     * name a new inode number under a reader (cp: "replaced while being
+     * copied"). */
+    if (n)
         n->kids_expires = 1; /* stale, but still a directory */
-        /* an edit may have removed or renamed any of them: the kernel
-         * asks again (a lookup of a name still there costs one request-
-         * free round trip to our listing) */
-        for (size_t i = 0; i < n->nkids; i++)
-            fs_inval_entry_queue(path, n->kids[i]);
-    }
     pthread_mutex_unlock(&ctx->lock);
 }
 
