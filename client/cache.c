@@ -179,6 +179,7 @@ static struct cache *cache_alloc(const char *dir)
     pthread_mutex_init(&cache->lock, NULL);
     pthread_mutex_init(&cache->doc_lock, NULL);
     pthread_cond_init(&cache->qcv, NULL);
+    pthread_cond_init(&cache->vcv, NULL);
     cache->lru.next = cache->lru.prev = &cache->lru;
     return cache;
 }
@@ -194,6 +195,7 @@ static void cache_dealloc(struct cache *cache)
     pthread_mutex_destroy(&cache->lock);
     pthread_mutex_destroy(&cache->doc_lock);
     pthread_cond_destroy(&cache->qcv);
+    pthread_cond_destroy(&cache->vcv);
     free(cache->objdir);
     free(cache->docdir);
     free(cache->dir);

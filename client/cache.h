@@ -141,6 +141,7 @@ struct cache_stats {
     uint64_t bytes_used;      /* bytes on disk now */
     uint64_t max_bytes;
     uint64_t doc_entries;
+    uint64_t checked;         /* blocks of an earlier mount checksummed */
     int passthrough;          /* 1 when the disk is unusable */
 };
 void cache_get_stats(struct cache *cache, struct cache_stats *out);

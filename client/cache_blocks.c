@@ -299,8 +299,9 @@ static void get_mem(struct cache *cache, struct cache_blk *b, int reader,
 }
 
 /* PRESENT block: pin it and check it once per session. [L] on entry and
- * exit. Returns 0 (pinned, ref->fd set), 1 (checksum failed: block now
- * treated as missing, retry) or CACHE_BLK_DIRECT. */
+ * exit. Returns 0 (pinned, ref->fd set), 1 (look again: the checksum
+ * failed and the block is now missing, or another thread's check of it
+ * ended) or CACHE_BLK_DIRECT. */
 static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
                        struct cache_blk_ref *ref)
 {
@@ -308,15 +309,27 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
     int fd, ok;
     uint32_t crc = b->crc;
 
+    if (!b->verified && b->checking) {
+        /* the kernel's readahead asks for the 512 KiB pieces of one
+         * block at once, and a readahead worker may be at it too: one
+         * check, the others wait for its outcome and look again */
+        while (b->checking)
+            pthread_cond_wait(&cache->vcv, &cache->lock);
+        return 1;
+    }
     fd = cache_ent_fd(cache, b->ent);
     if (fd < 0)
         return CACHE_BLK_DIRECT;
     b->pins++;
     cache_lru_touch(cache, b);
     if (!b->verified) {
+        b->checking = 1;
         pthread_mutex_unlock(&cache->lock);
         ok = verify(cache, fd, b->ent, b->idx, crc);
         pthread_mutex_lock(&cache->lock);
+        b->checking = 0;
+        cache->st.checked++;
+        pthread_cond_broadcast(&cache->vcv);
         if (!ok) {
             b->pins--;
             if (b->state == CACHE_BLK_PRESENT && !b->verified) {

@@ -66,6 +66,8 @@ struct cache_blk {
     uint8_t state;    /* [L] enum cache_blk_state */
     uint8_t verified; /* [L] checksum checked this session */
     uint8_t queued;   /* [L] readahead job pending */
+    uint8_t checking; /* [L] a thread is verifying it (others wait on
+                         cache.vcv rather than read and check it too) */
 };
 
 /* One cached media object (key + version), shared by all its handles. */
@@ -142,6 +144,7 @@ struct cache {
     int npool;                              /* [L] */
 
     pthread_cond_t qcv;                  /* [L] workers wait here */
+    pthread_cond_t vcv;                  /* [L] a block check ended */
     struct cache_job q[CACHE_QUEUE_CAP]; /* [L] ring */
     int qhead, qlen;                     /* [L] */
     int stopping;                        /* [L] */

@@ -2,6 +2,7 @@
  * pins, checksums, versions, disk errors, locking, documents. */
 #include "testdata.h"
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +349,57 @@ static void test_mem_ref_stable(void **state)
     (void)state;
 }
 
+struct rd_arg {
+    struct cache_obj *o;
+    struct fake *f;
+    uint64_t off;
+};
+
+static void *rd_main(void *p)
+{
+    struct rd_arg *a = p;
+    struct cache_ref r;
+
+    if (cache_obj_read_ref(a->o, a->off, &r) == 0)
+        cache_obj_ref_put(a->o, a->off, &r);
+    return NULL;
+}
+
+/* After a remount the blocks are checked once each: the kernel asks for
+ * the pieces of one block at once, and they must not each read and
+ * checksum the whole block. */
+static void test_check_once(void **state)
+{
+    struct fake f = {.seed = 31, .size = 2 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/once", "1", &f);
+    struct cache_stats st;
+    struct rd_arg a[8];
+    pthread_t t[8];
+
+    check_read(o, &f, 0, 2 * BS);
+    cache_obj_release(o);
+    cache_close(c);
+    c = open_cache(0, -1); /* no readahead: only the readers check */
+    f.calls = 0;
+    o = open_obj(c, "k/once", "1", &f);
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct rd_arg){o, &f, (uint64_t)i * (BS / 8)};
+        assert_int_equal(pthread_create(&t[i], NULL, rd_main, &a[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.checked, 1);
+    assert_int_equal(f.calls, 0);
+    check_read(o, &f, 0, 2 * BS);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.checked, 2);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
 static void test_checksum_corruption(void **state)
 {
     struct fake f = {.seed = 11, .size = 3 * BS};
@@ -538,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pinned_not_evicted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mem_ref_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checksum_corruption, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_enospc_hook, setup, teardown),
