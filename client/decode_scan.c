@@ -250,11 +250,30 @@ typedef int (*member_fn)(void *arg, const char *key, size_t klen, int kesc,
 /* Called with s->p at an element; must consume it. */
 typedef int (*elem_fn)(void *arg, struct sc *s);
 
+/* After a member or an element: a ',' (1: another one follows) or the
+ * closing bracket (0: done, depth restored); SC_UNSURE otherwise. */
+static int sc_after(struct sc *s, unsigned char close)
+{
+    sc_ws(s);
+    if (s->p >= s->end)
+        return SC_UNSURE;
+    if (*s->p == ',') {
+        s->p++;
+        sc_ws(s);
+        return 1;
+    }
+    if (*s->p != close)
+        return SC_UNSURE;
+    s->p++;
+    s->depth--;
+    return 0;
+}
+
 static int sc_object_each(struct sc *s, member_fn fn, void *arg)
 {
     const char *key;
     size_t klen;
-    int kesc;
+    int kesc, rc;
 
     if (++s->depth > DEC_MAX_DEPTH)
         return SC_UNSURE;
@@ -276,24 +295,16 @@ static int sc_object_each(struct sc *s, member_fn fn, void *arg)
         sc_ws(s);
         if (fn(arg, key, klen, kesc, s))
             return SC_UNSURE;
-        sc_ws(s);
-        if (s->p >= s->end)
-            return SC_UNSURE;
-        if (*s->p == ',') {
-            s->p++;
-            sc_ws(s);
-            continue;
-        }
-        if (*s->p != '}')
-            return SC_UNSURE;
-        s->p++;
-        s->depth--;
-        return 0;
+        rc = sc_after(s, '}');
+        if (rc != 1)
+            return rc;
     }
 }
 
 static int sc_array_each(struct sc *s, elem_fn fn, void *arg)
 {
+    int rc;
+
     if (++s->depth > DEC_MAX_DEPTH)
         return SC_UNSURE;
     s->p++;
@@ -306,19 +317,9 @@ static int sc_array_each(struct sc *s, elem_fn fn, void *arg)
     for (;;) {
         if (fn(arg, s))
             return SC_UNSURE;
-        sc_ws(s);
-        if (s->p >= s->end)
-            return SC_UNSURE;
-        if (*s->p == ',') {
-            s->p++;
-            sc_ws(s);
-            continue;
-        }
-        if (*s->p != ']')
-            return SC_UNSURE;
-        s->p++;
-        s->depth--;
-        return 0;
+        rc = sc_after(s, ']');
+        if (rc != 1)
+            return rc;
     }
 }
 

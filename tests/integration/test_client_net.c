@@ -450,18 +450,15 @@ static void test_media_changed(void **st)
 static void test_doc_cache(void **st)
 {
     struct api_client *c = client_with(3000, 1);
-    char dir[] = "/tmp/recfs-client-cache-XXXXXX", eb[256];
-    struct cache_config cc = {.dir = dir};
+    char dir[] = "/tmp/recfs-client-cache-XXXXXX";
     struct api_entry e = {0};
     struct api_error err;
     struct api_stats s;
     struct cache *cache;
 
     (void)st;
-    assert_non_null(mkdtemp(dir));
-    cache = cache_open(&cc, eb, sizeof(eb));
+    cache = emu_test_cache(dir);
     if (!cache) {
-        fprintf(stderr, "cache unavailable (%s): skipping\n", eb);
         api_client_free(c);
         skip();
     }

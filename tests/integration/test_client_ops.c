@@ -481,8 +481,7 @@ static void test_list_cache(void **st)
         .client_id = emu.client_id, .client_secret = emu.client_secret,
         .request_timeout_ms = 5000, .metadata_ttl_s = 1,
     };
-    char dir[] = "/tmp/recfs-list-cache-XXXXXX", eb[256], cmd[128];
-    struct cache_config cc = {.dir = dir};
+    char dir[] = "/tmp/recfs-list-cache-XXXXXX", cmd[128];
     struct api_list a = {0}, b = {0};
     struct api_error err;
     struct api_stats s;
@@ -492,10 +491,8 @@ static void test_list_cache(void **st)
     (void)st;
     c = api_client_new(&cfg, &err);
     assert_non_null(c);
-    assert_non_null(mkdtemp(dir));
-    cache = cache_open(&cc, eb, sizeof(eb));
+    cache = emu_test_cache(dir);
     if (!cache) {
-        fprintf(stderr, "cache unavailable (%s): skipping\n", eb);
         api_client_free(c);
         skip();
     }

@@ -1,5 +1,6 @@
 /* emu.c - run the emulator and use its control endpoint (see emu.h). */
 #include "emu.h"
+#include "cache.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -407,4 +408,20 @@ int test_sha256_file(const char *path, char hex[65])
     if (pclose(p) != 0)
         rc = -1;
     return rc;
+}
+
+struct cache *emu_test_cache(char *dir)
+{
+    struct cache_config cc = {.dir = dir};
+    struct cache *cache;
+    char eb[256];
+
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+        return NULL;
+    }
+    cache = cache_open(&cc, eb, sizeof eb);
+    if (!cache)
+        fprintf(stderr, "cache unavailable (%s): skipping\n", eb);
+    return cache;
 }

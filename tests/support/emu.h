@@ -62,4 +62,10 @@ long emu_api(struct emu *e, const char *method, const char *path,
 /* sha256 of a file as hex; 0 or -1. */
 int test_sha256_file(const char *path, char hex[65]);
 
+/* A disk cache in a new directory made from the mkdtemp template dir
+ * (filled in), or NULL (with a message) when it cannot be had: the
+ * caller skips. */
+struct cache;
+struct cache *emu_test_cache(char *dir);
+
 #endif
