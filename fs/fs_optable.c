@@ -97,7 +97,7 @@ static const struct fs_fuseopt fuseopts[] = {
     {"max_threads", "N", "FUSE worker threads (default 16)"},
     {"max_idle_threads", "N", "idle FUSE threads kept"},
     {"clone_fd", NULL, "one /dev/fuse descriptor per thread"},
-    {"max_read", "N", "largest read request"},
+    {"max_read", "N", "largest read request (default 524288)"},
     {"debug", NULL, "same as -d"},
     {"rw", NULL, "read-write mount (default)"},
     {"dev", NULL, "mount flag"},
