@@ -221,39 +221,23 @@ def main():
     ap.add_argument("--budget", type=int, default=85)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    env = None
-    c = None
     t0 = time.monotonic()
-    sl.on_term_exit()
-    try:
-        sl.check_fuse()
-        a.recfs = sl.recfs_binary(a.recfs)
+
+    def body(env):
         sl.log(f"crash: seed {a.seed}, {a.rounds} rounds")
-        env = sl.Env(keep=a.keep, prefix="recfs-crash-")
-        env.arm_watchdog(a.budget)
         c = Crash(a, env)
         c.setup()
         c.run()
-    except sl.Skip as e:
-        print(f"crash: SKIP: {e}")
-        return 77
-    except sl.SoakError as e:
-        print(f"crash: ERROR: {e}")
-        return 2
-    finally:
-        if env:
-            env.close()
+        return c
+
+    c, rc = sl.run_driver("crash", a, body, prefix="recfs-crash-")
+    if rc is not None:
+        return rc
     print(json.dumps({"rounds": a.rounds, "kills": c.kills,
                       "edit_outcomes": c.edit_outcomes,
                       "seconds": round(time.monotonic() - t0, 1),
                       "problems": len(c.problems)}, indent=2))
-    if c.problems:
-        print(f"crash: FAILED, {len(c.problems)} problem(s):")
-        for p in c.problems[:30]:
-            print("  - " + p)
-        return 1
-    print("crash: ok")
-    return 0
+    return sl.verdict("crash", c.problems)
 
 
 if __name__ == "__main__":

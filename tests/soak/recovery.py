@@ -150,34 +150,17 @@ def main():
     ap.add_argument("--budget", type=int, default=85)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    env = None
-    r = None
-    sl.on_term_exit()
-    try:
-        sl.check_fuse()
-        a.recfs = sl.recfs_binary(a.recfs)
-        env = sl.Env(keep=a.keep, prefix="recfs-recovery-")
-        env.arm_watchdog(a.budget)
+    def body(env):
         r = Recovery(a, env)
         r.setup()
         r.run()
-    except sl.Skip as e:
-        print(f"recovery: SKIP: {e}")
-        return 77
-    except sl.SoakError as e:
-        print(f"recovery: ERROR: {e}")
-        return 2
-    finally:
-        if env:
-            env.close()
+        return r
+
+    r, rc = sl.run_driver("recovery", a, body, prefix="recfs-recovery-")
+    if rc is not None:
+        return rc
     print(json.dumps(r.fig, indent=2))
-    if r.problems:
-        print(f"recovery: FAILED, {len(r.problems)} problem(s):")
-        for p in r.problems[:30]:
-            print("  - " + p)
-        return 1
-    print("recovery: ok")
-    return 0
+    return sl.verdict("recovery", r.problems)
 
 
 if __name__ == "__main__":

@@ -513,35 +513,20 @@ def main():
     ap.add_argument("--json", help="write the figures here too")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    env = None
-    sl.on_term_exit()
-    try:
-        sl.check_fuse()
-        a.recfs = sl.recfs_binary(a.recfs)
+    def body(env):
         sl.log(f"soak: seed {a.seed}, {a.seconds} s")
-        env = sl.Env(keep=a.keep)
-        env.arm_watchdog(a.budget or a.seconds + TREE_LIMIT + 60)
         s = Soak(a, env)
         s.setup()
         s.run()
         s.finish()
         s.report()
-    except sl.Skip as e:
-        print(f"soak: SKIP: {e}")
-        return 77
-    except sl.SoakError as e:
-        print(f"soak: ERROR: {e}")
-        return 2
-    finally:
-        if env:
-            env.close()
-    if s.stats.problems:
-        print(f"soak: FAILED, {s.stats.nproblems} problem(s):")
-        for p in s.stats.problems[:40]:
-            print("  - " + p)
-        return 1
-    print("soak: ok")
-    return 0
+        return s
+
+    s, rc = sl.run_driver("soak", a, body,
+                          budget=a.budget or a.seconds + TREE_LIMIT + 60)
+    if rc is not None:
+        return rc
+    return sl.verdict("soak", s.stats.problems, s.stats.nproblems, limit=40)
 
 
 if __name__ == "__main__":

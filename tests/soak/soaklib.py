@@ -550,3 +550,40 @@ def run_cmd(argv, timeout):
     except subprocess.TimeoutExpired as e:
         err = (e.stderr or b"").decode(errors="replace")
         return None, err, time.monotonic() - t0
+
+
+def run_driver(name, a, body, prefix="recfs-soak-", budget=None):
+    """The frame of a driver's main(): FUSE and recfs binary checks, an
+    Env (temp dir named by prefix) with a watchdog of budget seconds (a
+    budget by default), then body(env). Returns (body's result, None), or
+    (None, exit code): 77 on Skip, 2 on SoakError; the Env is closed
+    either way."""
+    env = None
+    on_term_exit()
+    try:
+        check_fuse()
+        a.recfs = recfs_binary(a.recfs)
+        env = Env(keep=a.keep, prefix=prefix)
+        env.arm_watchdog(budget or a.budget)
+        return body(env), None
+    except Skip as e:
+        print(f"{name}: SKIP: {e}")
+        return None, 77
+    except SoakError as e:
+        print(f"{name}: ERROR: {e}")
+        return None, 2
+    finally:
+        if env:
+            env.close()
+
+
+def verdict(name, problems, count=None, limit=30):
+    """Print a driver's problems (at most limit, of count) and return its
+    exit code: 1 with problems, else 0."""
+    if problems:
+        print(f"{name}: FAILED, {count or len(problems)} problem(s):")
+        for p in problems[:limit]:
+            print("  - " + p)
+        return 1
+    print(f"{name}: ok")
+    return 0
