@@ -1,6 +1,8 @@
 /* testdata.c - deterministic test bytes (see testdata.h). */
 #include "testdata.h"
 
+#include <errno.h>
+
 /* splitmix64 finaliser */
 static uint64_t mix(uint64_t x)
 {
@@ -21,4 +23,14 @@ void test_fill(uint64_t seed, uint64_t off, void *buf, size_t len)
 
     for (size_t i = 0; i < len; i++)
         p[i] = test_byte_at(seed, off + i);
+}
+
+ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off)
+{
+    (void)fd;
+    (void)buf;
+    (void)n;
+    (void)off;
+    errno = ENOSPC;
+    return -1;
 }

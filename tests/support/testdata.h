@@ -6,9 +6,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 unsigned char test_byte_at(uint64_t seed, uint64_t off);
 /* buf[i] = test_byte_at(seed, off + i) for i < len. */
 void test_fill(uint64_t seed, uint64_t off, void *buf, size_t len);
+
+/* A block-write hook (cache_set_pwrite_hook) for a full disk: always
+ * fails with ENOSPC. */
+ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off);
 
 #endif

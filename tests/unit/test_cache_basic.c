@@ -422,16 +422,6 @@ static void test_checksum_corruption(void **state)
     (void)state;
 }
 
-static ssize_t failing_pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-    (void)fd;
-    (void)buf;
-    (void)n;
-    (void)off;
-    errno = ENOSPC;
-    return -1;
-}
-
 static void test_enospc_hook(void **state)
 {
     struct fake f = {.seed = 12, .size = 3 * BS};
@@ -442,7 +432,7 @@ static void test_enospc_hook(void **state)
     off_t fdoff;
     int fd;
 
-    cache_set_pwrite_hook(c, failing_pwrite);
+    cache_set_pwrite_hook(c, test_pwrite_enospc);
     check_read(o, &f, 0, 3 * BS);
     check_read(o, &f, 100, 5);
     cache_get_stats(c, &st);

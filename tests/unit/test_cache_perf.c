@@ -114,16 +114,6 @@ static void test_crc32c(void **state)
     }
 }
 
-static ssize_t failing_pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-    (void)fd;
-    (void)buf;
-    (void)n;
-    (void)off;
-    errno = ENOSPC;
-    return -1;
-}
-
 /* A block read in pieces is downloaded once and served from memory, also
  * when the disk refuses it; once the disk works, it is stored without a
  * second download. */
@@ -137,7 +127,7 @@ static void test_memory_copy(void **state)
     int fd;
 
     (void)state;
-    cache_set_pwrite_hook(c, failing_pwrite);
+    cache_set_pwrite_hook(c, test_pwrite_enospc);
     for (uint64_t off = 0; off + 4096 < BS; off += 4096)
         check_read(o, &f, off, 4096);
     assert_int_equal(f.calls, 1);
