@@ -247,6 +247,20 @@ struct api_ref {
 enum api_rc api_doc_list(struct api_client *c, const struct api_ref *ref,
                          struct api_list *out, struct api_error *err);
 
+/* Called with the entries of each page of a listing being fetched, in
+ * page order, as soon as that page and every page before it are in: a
+ * directory can be shown while its later pages are still on the way.
+ * Calls are serialized but may come from any thread; the entries are
+ * borrowed for the call. A listing answered from the cache, or fetched
+ * again after a failure, makes no calls: out is the result either way. */
+typedef void (*api_list_sink_fn)(void *arg, const struct api_entry *v,
+                                 size_t n);
+/* api_doc_list, telling sink (may be NULL) about pages as they arrive. */
+enum api_rc api_doc_list_stream(struct api_client *c,
+                                const struct api_ref *ref,
+                                struct api_list *out, api_list_sink_fn sink,
+                                void *sink_arg, struct api_error *err);
+
 /* The pretty document (what api_entry.json of a GET of it holds) of raw,
  * an entity of a listing (api_entry.raw). Pure. *json caller frees.
  * API_ENOMEM, or API_EPROTO when raw is not a JSON object. */

@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum api_rc api_doc_list_stream(struct api_client *c,
+                                const struct api_ref *ref,
+                                struct api_list *out, api_list_sink_fn sink,
+                                void *sink_arg, struct api_error *err)
+{
+    struct api_sink saved = api_sink_swap((struct api_sink){sink, sink_arg});
+    enum api_rc rc = api_doc_list(c, ref, out, err);
+
+    api_sink_swap(saved);
+    return rc;
+}
+
 enum api_rc api_doc_list(struct api_client *c, const struct api_ref *ref,
                          struct api_list *out, struct api_error *err)
 {

@@ -2,7 +2,8 @@
  * count), then pages 2..N fetched and decoded by up to API_PAGE_THREADS
  * threads at once, appended in page order. Caps: max_entries (via
  * dec_list_append and when appending) and max_body_bytes over all pages
- * held at once.
+ * held at once. A sink (api_doc_list_stream) is told of each page as
+ * soon as it and all pages before it are decoded.
  *
  * A GET listing is one document of the document cache: its pages joined
  * into one JSON array "[page1,page2,...]" under the key of the listing
@@ -28,12 +29,26 @@ struct pager {
                                    NULL */
     int keep;                   /* decode mode: keep the bodies */
     enum api_kind kind;
+    struct api_sink sink;       /* decode mode: told of each page in
+                                   order (api_list_sink_fn) */
+    unsigned char *decoded;     /* with a sink: page i is decoded */
+    size_t emitted;             /* with a sink: pages told, under lock */
     atomic_int next;            /* next page to take */
     atomic_size_t bytes;        /* total held */
     atomic_int failed;
-    pthread_mutex_t lock;       /* protects err */
+    pthread_mutex_t lock;       /* protects err, decoded, emitted */
     struct api_error err;       /* first failure */
 };
+
+static _Thread_local struct api_sink cur_sink;
+
+struct api_sink api_sink_swap(struct api_sink s)
+{
+    struct api_sink old = cur_sink;
+
+    cur_sink = s;
+    return old;
+}
 
 static void pager_fail(struct pager *p, const struct api_error *e)
 {
@@ -60,6 +75,23 @@ static enum api_rc pager_decode(struct pager *p, size_t i,
     return rc;
 }
 
+/* Decode mode with a sink: page i is decoded; tell the sink about it
+ * and every later page already decoded, unless an earlier page is still
+ * missing (pages are told in order, one call at a time). */
+static void pager_emit(struct pager *p, size_t i)
+{
+    size_t n = (size_t)(p->last - p->first) + 1;
+
+    pthread_mutex_lock(&p->lock);
+    p->decoded[i] = 1;
+    while (p->emitted < n && p->decoded[p->emitted] &&
+           !atomic_load(&p->failed)) {
+        const struct api_list *l = &p->lists[p->emitted++];
+        p->sink.fn(p->sink.arg, l->v, l->n);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 static void *pager_worker(void *arg)
 {
     struct pager *p = arg;
@@ -84,6 +116,8 @@ static void *pager_worker(void *arg)
             pager_fail(p, &e);
         } else if (p->lists && pager_decode(p, i, &e) != API_OK) {
             pager_fail(p, &e);
+        } else if (p->lists && p->decoded) {
+            pager_emit(p, i);
         }
     }
     return NULL;
@@ -221,10 +255,11 @@ static enum api_rc append_pages(struct api_client *c, enum api_kind kind,
                                 api_page_fetch_fn fetch, void *arg,
                                 int first, int last, struct api_list *out,
                                 char ***keep, size_t **keep_lens,
-                                struct api_error *err)
+                                struct api_sink sink, struct api_error *err)
 {
     struct pager p = {.c = c, .fetch = fetch, .arg = arg, .first = first,
-                      .last = last, .kind = kind, .keep = keep != NULL};
+                      .last = last, .kind = kind, .keep = keep != NULL,
+                      .sink = sink};
     size_t n;
     enum api_rc rc;
 
@@ -234,7 +269,9 @@ static enum api_rc append_pages(struct api_client *c, enum api_kind kind,
     p.bodies = calloc(n, sizeof(*p.bodies));
     p.lens = calloc(n, sizeof(*p.lens));
     p.lists = calloc(n, sizeof(*p.lists));
-    if (!p.bodies || !p.lens || !p.lists)
+    if (sink.fn)
+        p.decoded = calloc(n, 1);
+    if (!p.bodies || !p.lens || !p.lists || (sink.fn && !p.decoded))
         rc = api_fail(err, API_ENOMEM, "out of memory");
     else
         rc = pager_go(&p, err);
@@ -255,6 +292,7 @@ static enum api_rc append_pages(struct api_client *c, enum api_kind kind,
     free(p.bodies);
     free(p.lens);
     free(p.lists);
+    free(p.decoded);
     return rc;
 }
 
@@ -264,7 +302,7 @@ enum api_rc api_append_pages(struct api_client *c, enum api_kind kind,
                              struct api_error *err)
 {
     return append_pages(c, kind, fetch, arg, first, last, out, NULL, NULL,
-                        err);
+                        (struct api_sink){0}, err);
 }
 
 /* A whole GET listing for api_cached_fetch: fetched and decoded into
@@ -273,6 +311,7 @@ struct list_fetch {
     struct get_pages g;
     enum api_kind kind;
     struct api_list *out;
+    struct api_sink sink; /* told of the pages as they come */
     int decoded; /* out holds the listing (else: the cache answered) */
 };
 
@@ -328,11 +367,13 @@ static enum api_rc fetch_listing(struct api_client *c, void *arg,
                              c->cfg.max_entries, &pg, err);
     if (rc == API_OK)
         rc = pages_total(c, &pg, &pages, err);
+    if (rc == API_OK && lf->sink.fn)
+        lf->sink.fn(lf->sink.arg, lf->out->v, lf->out->n);
     if (rc == API_OK && pages > 1) {
         char **more = NULL;
         size_t *more_lens = NULL;
         rc = append_pages(c, lf->kind, get_page, &lf->g, 2, pages, lf->out,
-                          &more, &more_lens, err);
+                          &more, &more_lens, lf->sink, err);
         if (rc == API_OK) {
             char **b = realloc(bodies, (size_t)pages * sizeof(*b));
             size_t *l = b ? realloc(lens, (size_t)pages * sizeof(*l)) : NULL;
@@ -422,9 +463,12 @@ enum api_rc api_get_list(struct api_client *c, enum api_kind kind,
                          const char *path, struct api_list *out,
                          struct api_error *err)
 {
+    /* the sink is this call's alone: a listing fetched from inside the
+     * sink gets none */
+    struct api_sink sink = api_sink_swap((struct api_sink){0});
     struct list_fetch lf = {.g = {.path = path,
                                   .sep = strchr(path, '?') ? '&' : '?'},
-                            .kind = kind, .out = out};
+                            .kind = kind, .out = out, .sink = sink};
     char key[API_PATH_MAX];
     char *body = NULL;
     size_t len = 0;
@@ -442,5 +486,6 @@ enum api_rc api_get_list(struct api_client *c, enum api_kind kind,
     free(body);
     if (rc != API_OK)
         api_list_clear(out);
+    api_sink_swap(sink);
     return rc;
 }

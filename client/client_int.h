@@ -185,6 +185,14 @@ enum api_rc api_get_body(struct api_client *c, const char *path, int bypass,
 enum api_rc api_get_entry(struct api_client *c, enum api_kind kind,
                           const char *path, int bypass,
                           struct api_entry *out, struct api_error *err);
+/* The page sink of the listing this thread fetches (api_doc_list_stream
+ * sets it around the typed listing call; api_get_list takes it). */
+struct api_sink {
+    api_list_sink_fn fn;
+    void *arg;
+};
+/* Set this thread's sink; returns the previous one. */
+struct api_sink api_sink_swap(struct api_sink s);
 /* GET every page of a listing: path without paging parameters (may have
  * a query). Pages after the first are fetched concurrently. */
 enum api_rc api_get_list(struct api_client *c, enum api_kind kind,

@@ -395,6 +395,26 @@ static int fill_root(struct fs_ctx *ctx)
                  ctx->start_time);
 }
 
+/* The entries of a page of a recording-set listing, for a readdir that
+ * streams them (fs_fill_publish); their attributes are the ones
+ * fill_recset gives the nodes. */
+static void recset_page(void *arg, const struct api_entry *v, size_t n)
+{
+    const enum fs_type *one = arg;
+    struct fs_dirent *d = calloc(n + 1, sizeof *d);
+
+    if (!d)
+        return; /* they come with the whole listing */
+    for (size_t i = 0; i < n; i++) {
+        struct fs_kid k = fs_dir_kid(v[i].id, *one, v[i].mtime);
+        d[i].name = v[i].id;
+        d[i].has_attr = fs_attr_listed(k.type, k.mode, k.size, k.mtime,
+                                       v[i].kind, &d[i].a);
+    }
+    fs_fill_publish(d, n);
+    free(d);
+}
+
 static int fill_recset_kind(struct fs_ctx *ctx, const char *dir,
                             enum fs_type set)
 {
@@ -403,16 +423,16 @@ static int fill_recset_kind(struct fs_ctx *ctx, const char *dir,
     struct api_ref ref = {kind, NULL, NULL, NULL};
     struct api_list l = {0};
     struct api_error err = {0};
+    enum fs_type one = set == FS_T_URECS ? FS_T_UREC : FS_T_ORPHAN;
     struct fs_kid summary;
     int rc;
 
     summary = fs_doc_kid(ctx, "summary.json", FS_T_UREC_SUMMARY, NULL);
-    if (api_doc_list(ctx->client, &ref, &l, &err) != API_OK)
+    if (api_doc_list_stream(ctx->client, &ref, &l, recset_page, &one,
+                            &err) != API_OK)
         return list_fail(ctx, dir, &err);
-    if (set == FS_T_URECS)
-        rc = fill_recset(ctx, dir, &l, FS_T_UREC, NULL, &summary);
-    else
-        rc = fill_recset(ctx, dir, &l, FS_T_ORPHAN, NULL, NULL);
+    rc = fill_recset(ctx, dir, &l, one, NULL,
+                     set == FS_T_URECS ? &summary : NULL);
     api_list_clear(&l);
     return rc;
 }

@@ -163,6 +163,7 @@ int fs_ctx_init(struct fs_ctx *ctx)
 
 void fs_ctx_destroy(struct fs_ctx *ctx)
 {
+    fs_fills_drain();
     fs_media_destroy(ctx);
     for (size_t i = 0; i < FS_HASH_BUCKETS; i++) {
         while (ctx->tab[i]) {
@@ -421,17 +422,28 @@ static int listing_fresh(struct fs_ctx *ctx, const char *dir)
 
 /* Fills in flight, so that concurrent lookups/listings of one directory
  * (two `ls` at once, a readdir racing a lookup) cost one listing: the
- * first caller fetches, the others wait for its outcome. */
+ * first caller fetches, the others wait for its outcome.
+ *
+ * A fill a readdir started (fs_fill_stream) runs on a thread of its own
+ * and publishes the entries of each page as it arrives (sv), so that
+ * the directory stream can hand them to the kernel while later pages
+ * are still on the way (fs_dirstream.c). */
 struct fill_wait {
     struct fill_wait *next;
-    const struct fs_ctx *ctx;
+    struct fs_ctx *ctx;
     char path[PATH_MAX];
     pthread_cond_t cv;
     int done, rc, refs;
+    int streaming;          /* publishes entries: sv, sn */
+    struct fs_dirent *sv;   /* entries published so far, in order */
+    size_t sn, scap;
 };
 
 static pthread_mutex_t fills_lk = PTHREAD_MUTEX_INITIALIZER;
 static struct fill_wait *fills; /* protected by fills_lk */
+static int fills_bg;            /* background fills running; fills_lk */
+static pthread_cond_t fills_bg_cv = PTHREAD_COND_INITIALIZER;
+static __thread struct fill_wait *cur_fill; /* the fill this thread runs */
 
 /* The directory whose listing fs_fill_dir(path) fetches: a recording
  * directory is filled with its parent, unless its listing kept its entry
@@ -461,6 +473,7 @@ static void fill_unref(struct fill_wait *w)
 {
     if (--w->refs > 0)
         return;
+    fs_dirents_free(w->sv, w->sn);
     pthread_cond_destroy(&w->cv);
     free(w);
 }
@@ -479,40 +492,46 @@ static void fill_finish(struct fill_wait *w, int rc)
     fill_unref(w);
 }
 
-static int fill_once(struct fs_ctx *ctx, const char *path,
-                     const struct fs_path *p)
+/* fills_lk held. The fill of key in flight (one more reference), or a
+ * new one listed with refs references (*created = 1; NULL on ENOMEM). */
+static struct fill_wait *fill_join(struct fs_ctx *ctx, const char *key,
+                                   int refs, int *created)
 {
-    char key[PATH_MAX];
     struct fill_wait *w;
-    int rc;
 
-    fill_key(ctx, path, p, key, sizeof key);
-    pthread_mutex_lock(&fills_lk);
+    *created = 0;
     for (w = fills; w && (w->ctx != ctx || strcmp(w->path, key));
          w = w->next)
         ;
-    if (w) { /* someone is fetching it: wait for the outcome */
+    if (w) {
         w->refs++;
-        while (!w->done)
-            pthread_cond_wait(&w->cv, &fills_lk);
-        rc = w->rc;
-        fill_unref(w);
-        pthread_mutex_unlock(&fills_lk);
-        return rc;
+        return w;
     }
     if ((w = calloc(1, sizeof *w))) {
         w->ctx = ctx;
         snprintf(w->path, sizeof w->path, "%s", key);
         pthread_cond_init(&w->cv, NULL);
-        w->refs = 1;
+        w->refs = refs;
         w->next = fills;
         fills = w;
+        *created = 1;
     }
-    pthread_mutex_unlock(&fills_lk);
+    return w;
+}
+
+/* Run the fill of path (w may be NULL: untracked after ENOMEM), publish
+ * its outcome and drop the reference the run held on w. */
+static int fill_run(struct fs_ctx *ctx, struct fill_wait *w,
+                    const char *path, const struct fs_path *p)
+{
+    int rc;
+
     pthread_mutex_lock(&ctx->lock);
     fill_start = put_gen + 1; /* stores numbered above put_gen are newer */
     pthread_mutex_unlock(&ctx->lock);
+    cur_fill = w;
     rc = fs_fill_dir(ctx, path, p);
+    cur_fill = NULL;
     fill_start = 0;
     if (w) {
         pthread_mutex_lock(&fills_lk);
@@ -522,7 +541,187 @@ static int fill_once(struct fs_ctx *ctx, const char *path,
     return rc;
 }
 
+static int fill_once(struct fs_ctx *ctx, const char *path,
+                     const struct fs_path *p)
+{
+    char key[PATH_MAX];
+    struct fill_wait *w;
+    int rc, created;
+
+    fill_key(ctx, path, p, key, sizeof key);
+    pthread_mutex_lock(&fills_lk);
+    w = fill_join(ctx, key, 1, &created);
+    if (w && !created) { /* someone is fetching it: wait for the outcome */
+        while (!w->done)
+            pthread_cond_wait(&w->cv, &fills_lk);
+        rc = w->rc;
+        fill_unref(w);
+        pthread_mutex_unlock(&fills_lk);
+        return rc;
+    }
+    pthread_mutex_unlock(&fills_lk);
+    return fill_run(ctx, w, path, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Streamed fills (a readdir shows the pages as they come)            */
+
 static int ensure(struct fs_ctx *ctx, const char *path, struct fs_attr *out);
+
+int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need)
+{
+    size_t c = *cap ? *cap : 256;
+    struct fs_dirent *nv;
+
+    if (need <= *cap)
+        return 0;
+    while (c < need)
+        c *= 2;
+    if (!(nv = realloc(*v, c * sizeof *nv)))
+        return -ENOMEM;
+    *v = nv;
+    *cap = c;
+    return 0;
+}
+
+void fs_fill_publish(const struct fs_dirent *v, size_t n)
+{
+    struct fill_wait *w = cur_fill;
+
+    if (!w || !w->streaming || n == 0)
+        return;
+    pthread_mutex_lock(&fills_lk);
+    if (fs_dirents_reserve(&w->sv, &w->scap, w->sn + n)) {
+        w->streaming = 0; /* the rest comes with the final listing */
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        w->sv[w->sn] = v[i];
+        if (!(w->sv[w->sn].name = strdup(v[i].name))) {
+            w->streaming = 0;
+            break;
+        }
+        w->sn++;
+    }
+    pthread_cond_broadcast(&w->cv);
+out:
+    pthread_mutex_unlock(&fills_lk);
+}
+
+struct fill_bg {
+    struct fill_wait *w;
+    struct fs_path p;
+};
+
+static void *fill_bg_main(void *arg)
+{
+    struct fill_bg *b = arg;
+    struct fill_wait *w = b->w;
+
+    (void)fill_run(w->ctx, w, w->path, &b->p); /* drops the run's ref */
+    free(b);
+    pthread_mutex_lock(&fills_lk);
+    if (--fills_bg == 0)
+        pthread_cond_broadcast(&fills_bg_cv);
+    pthread_mutex_unlock(&fills_lk);
+    return NULL;
+}
+
+/* Directories whose fill publishes its pages (large paged listings of
+ * directories, whose attributes come with the listing). */
+static int streamed_type(enum fs_type t)
+{
+    return t == FS_T_URECS || t == FS_T_ORPHANS;
+}
+
+struct fill_wait *fs_fill_stream(struct fs_ctx *ctx, const char *path,
+                                 int *rc)
+{
+    struct fill_wait *w;
+    struct fill_bg *b;
+    struct fs_path p;
+    pthread_t tid;
+    pthread_attr_t at;
+    int created, started = 0;
+
+    *rc = fs_path_parse(path, &p);
+    if (*rc || !streamed_type(p.type))
+        return NULL;
+    *rc = ensure(ctx, path, NULL); /* the directory itself */
+    if (*rc || listing_fresh(ctx, path))
+        return NULL;
+    if (!(b = calloc(1, sizeof *b)))
+        return NULL; /* listed the ordinary way */
+    b->p = p;
+    pthread_mutex_lock(&fills_lk);
+    w = fill_join(ctx, path, 2, &created); /* ours + the thread's */
+    if (w && created) {
+        w->streaming = 1;
+        b->w = w;
+        if (pthread_attr_init(&at) == 0) {
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            started = pthread_create(&tid, &at, fill_bg_main, b) == 0;
+            pthread_attr_destroy(&at);
+        }
+        if (started)
+            fills_bg++;
+    }
+    pthread_mutex_unlock(&fills_lk);
+    if (w && created && !started) /* no thread: fill here, then serve */
+        (void)fill_run(ctx, w, path, &p);
+    if (!started)
+        free(b);
+    return w;
+}
+
+int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
+                 struct fs_dirent **v, size_t *n, int *done)
+{
+    int rc = 0;
+
+    *v = NULL;
+    *n = 0;
+    pthread_mutex_lock(&fills_lk);
+    while (wait && !w->done && w->sn <= have)
+        pthread_cond_wait(&w->cv, &fills_lk);
+    if (w->sn > have) {
+        size_t k = w->sn - have;
+        *v = calloc(k, sizeof **v);
+        for (size_t i = 0; *v && i < k; i++) {
+            (*v)[i] = w->sv[have + i];
+            if (!((*v)[i].name = strdup(w->sv[have + i].name))) {
+                fs_dirents_free(*v, i);
+                *v = NULL;
+            }
+        }
+        if (*v)
+            *n = k;
+        else
+            rc = -ENOMEM;
+    }
+    *done = w->done && w->sn <= have + *n;
+    if (*done && !rc)
+        rc = w->rc;
+    pthread_mutex_unlock(&fills_lk);
+    return rc;
+}
+
+void fs_fill_put(struct fill_wait *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&fills_lk);
+    fill_unref(w);
+    pthread_mutex_unlock(&fills_lk);
+}
+
+void fs_fills_drain(void)
+{
+    pthread_mutex_lock(&fills_lk);
+    while (fills_bg > 0)
+        pthread_cond_wait(&fills_bg_cv, &fills_lk);
+    pthread_mutex_unlock(&fills_lk);
+}
 
 /* A fresh listing of directory path. */
 static int ensure_listing(struct fs_ctx *ctx, const char *path)
@@ -729,18 +928,17 @@ static int scratch_names(struct fs_ctx *ctx, const char *dir, char ***v,
     return 0;
 }
 
-int fs_dir_names(struct fs_ctx *ctx, const char *path, char ***names,
-                 size_t *n)
+/* The names of directory path's listing as the table has it. */
+static int held_names(struct fs_ctx *ctx, const char *path, char ***names,
+                      size_t *n)
 {
     struct fs_node *d;
     char **v = NULL;
     size_t nv = 0;
-    int rc = ensure_listing(ctx, path);
+    int rc;
 
     *names = NULL;
     *n = 0;
-    if (rc)
-        return rc;
     pthread_mutex_lock(&ctx->lock);
     d = fs_tab_find(ctx, path);
     if (!d) {
@@ -765,6 +963,25 @@ out:
     return 0;
 }
 
+int fs_dir_names(struct fs_ctx *ctx, const char *path, char ***names,
+                 size_t *n)
+{
+    int rc = ensure_listing(ctx, path);
+
+    *names = NULL;
+    *n = 0;
+    return rc ? rc : held_names(ctx, path, names, n);
+}
+
+int fs_attr_listed(enum fs_type type, mode_t mode, int64_t size,
+                   time_t mtime, enum api_kind kind, struct fs_attr *a)
+{
+    if ((size < 0 && !S_ISDIR(mode)) || type == FS_T_STATUS)
+        return 0;
+    *a = (struct fs_attr){type, mode, size, mtime, kind, 0};
+    return 1;
+}
+
 /* Lock held. Attributes of dir/name for readdirplus; 0 when unknown
  * (lazy size, generated content): the kernel then looks it up. */
 static int entry_attr(struct fs_ctx *ctx, const char *dir, const char *name,
@@ -783,20 +1000,18 @@ static int entry_attr(struct fs_ctx *ctx, const char *dir, const char *name,
                               n->mtime, n->kind, 1};
         return 1;
     }
-    if ((n->size < 0 && !S_ISDIR(n->mode)) || n->type == FS_T_STATUS)
-        return 0;
-    *a = (struct fs_attr){n->type, n->mode, n->size, n->mtime, n->kind, 0};
-    return 1;
+    return fs_attr_listed(n->type, n->mode, n->size, n->mtime, n->kind, a);
 }
 
-int fs_dir_entries(struct fs_ctx *ctx, const char *path,
-                   struct fs_dirent **out, size_t *n)
+static int dir_entries(struct fs_ctx *ctx, const char *path, int fetch,
+                       struct fs_dirent **out, size_t *n)
 {
     char **names = NULL;
     struct fs_dirent *v;
     size_t nn = 0;
     time_t now = time(NULL);
-    int rc = fs_dir_names(ctx, path, &names, &nn);
+    int rc = fetch ? fs_dir_names(ctx, path, &names, &nn)
+                   : held_names(ctx, path, &names, &nn);
 
     *out = NULL;
     *n = 0;
@@ -817,6 +1032,18 @@ int fs_dir_entries(struct fs_ctx *ctx, const char *path,
     *out = v;
     *n = nn;
     return 0;
+}
+
+int fs_dir_entries(struct fs_ctx *ctx, const char *path,
+                   struct fs_dirent **out, size_t *n)
+{
+    return dir_entries(ctx, path, 1, out, n);
+}
+
+int fs_dir_entries_held(struct fs_ctx *ctx, const char *path,
+                        struct fs_dirent **out, size_t *n)
+{
+    return dir_entries(ctx, path, 0, out, n);
 }
 
 void fs_dirents_free(struct fs_dirent *v, size_t n)

@@ -4,6 +4,7 @@
 #define RECFS_FS_NODES_INT_H
 
 #include "fs_int.h"
+#include "fs_read.h"
 
 /* One child of a listing, built outside the lock. Strings borrowed. */
 struct fs_kid {
@@ -54,6 +55,35 @@ int fs_apply(struct fs_ctx *ctx, const char *dir, const struct fs_kid *kids,
 int fs_apply_until(struct fs_ctx *ctx, const char *dir,
                    const struct fs_kid *kids, size_t nk, time_t dir_mtime,
                    time_t exp);
+
+/* Attributes the kernel may keep of a listed entry (readdirplus): 1 and
+ * *a, or 0 when they are not known yet (lazy size, generated content). */
+int fs_attr_listed(enum fs_type type, mode_t mode, int64_t size,
+                   time_t mtime, enum api_kind kind, struct fs_attr *a);
+/* fs_dir_entries of the listing the table holds now (no fetch). */
+int fs_dir_entries_held(struct fs_ctx *ctx, const char *path,
+                        struct fs_dirent **out, size_t *n);
+
+/* Streamed fills (fs_nodes.c, for fs_dirstream.c). fs_fill_stream starts
+ * the fill of directory path on a thread of its own (or joins the one in
+ * flight) and returns it referenced; NULL with *rc == 0 when the listing
+ * is fresh, path is not a directory whose pages are streamed or memory
+ * is short (list it with fs_dir_entries), NULL with *rc < 0 on error. */
+struct fill_wait;
+struct fill_wait *fs_fill_stream(struct fs_ctx *ctx, const char *path,
+                                 int *rc);
+/* Copies of the entries w published after the first `have` (*v, *n;
+ * wait: until there is one or the fill ended). *done when the fill ended
+ * and nothing more will come; then the fill's outcome is returned (0, or
+ * its -errno), else 0 or -ENOMEM. */
+int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
+                 struct fs_dirent **v, size_t *n, int *done);
+void fs_fill_put(struct fill_wait *w);
+/* Called by a fill with the entries of each page in order (copied): the
+ * fill this thread runs publishes them if it is streamed. */
+void fs_fill_publish(const struct fs_dirent *v, size_t n);
+/* Room for need entries in *v (capacity *cap, grown by doubling). */
+int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need);
 
 /* fs_fill.c */
 struct fs_kid fs_dir_kid(const char *name, enum fs_type t, time_t mtime);

@@ -88,13 +88,12 @@ static int fs_readlink(const char *path, char *buf, size_t size)
     return fs_link_target(ctx_get(), path, buf, size);
 }
 
-/* A directory stream: the entries snapshot taken by the first readdir
- * (and again on a rewind to offset 0), served by offset. Offsets are
- * what lets libfuse 3.14 pass readdirplus attributes to the kernel: in
- * its offset-less mode it drops them. */
+/* A directory handle holds its stream (fs_dirstream.c), started by the
+ * first readdir and again on a rewind to offset 0, served by offset.
+ * Offsets are what lets libfuse 3.14 pass readdirplus attributes to the
+ * kernel: in its offset-less mode it drops them. */
 struct fs_dirh {
-    struct fs_dirent *v;
-    size_t n;
+    struct fs_dirstream *ds;
 };
 
 static int fs_opendir(const char *path, struct fuse_file_info *fi)
@@ -114,31 +113,33 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 
     (void)path;
     if (d)
-        fs_dirents_free(d->v, d->n);
+        fs_dirstream_close(d->ds);
     free(d);
     return 0;
 }
 
 /* With FUSE_READDIR_PLUS the attributes go along (FUSE_FILL_DIR_PLUS), so
  * `ls -l` of a big directory costs no lookup/getattr per entry. Entry i
- * of the snapshot has offset i + 3 ("." 1, ".." 2). */
+ * has offset i + 3 ("." 1, ".." 2). A reply waits for its first entry
+ * only: entries still on the way go in a later one, so the caller works
+ * on the first pages of a large listing while the rest arrives. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
                       off_t off, struct fuse_file_info *fi,
                       enum fuse_readdir_flags flags)
 {
     struct fs_ctx *ctx = ctx_get();
     struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+    const struct fs_dirent *e;
     struct stat st;
     int plus = !!(flags & FUSE_READDIR_PLUS);
-    int rc = 0;
+    int rc = 0, given = 0;
 
     if (!d)
         return -EBADF;
-    if (off == 0 || !d->v) {
-        fs_dirents_free(d->v, d->n);
-        d->v = NULL;
-        d->n = 0;
-        rc = fs_dir_entries(ctx, path, &d->v, &d->n);
+    if (off == 0 || !d->ds) {
+        fs_dirstream_close(d->ds);
+        d->ds = NULL;
+        rc = fs_dirstream_open(ctx, path, &d->ds);
         if (rc)
             return rc;
     }
@@ -146,15 +147,21 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
         return 0;
     if (off < 2 && filler(buf, "..", NULL, 2, 0))
         return 0;
-    for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < d->n; i++) {
-        int with = plus && d->v[i].has_attr;
+    given = off < 2;
+    for (size_t i = off > 2 ? (size_t)off - 2 : 0;; i++) {
+        rc = fs_dirstream_get(d->ds, i, !given, &e);
+        if (rc <= 0)
+            break;
+        int with = plus && e->has_attr;
         if (with)
-            fill_stat(ctx, &d->v[i].a, &st);
-        if (filler(buf, d->v[i].name, with ? &st : NULL, (off_t)i + 3,
+            fill_stat(ctx, &e->a, &st);
+        if (filler(buf, e->name, with ? &st : NULL, (off_t)i + 3,
                    with ? FUSE_FILL_DIR_PLUS : 0))
             break;
+        given = 1;
     }
-    return 0;
+    /* an error after some entries is reported by the next call */
+    return rc < 0 && !given ? rc : 0;
 }
 
 static int fs_open(const char *path, struct fuse_file_info *fi)
@@ -693,6 +700,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void fs_destroy(void *private_data)
 {
     (void)private_data;
+    fs_fills_drain(); /* a listing a readdir left behind */
 }
 
 static const struct fuse_operations fs_operations = {

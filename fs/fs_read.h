@@ -21,6 +21,22 @@ int fs_dir_entries(struct fs_ctx *ctx, const char *path,
                    struct fs_dirent **out, size_t *n);
 void fs_dirents_free(struct fs_dirent *v, size_t n);
 
+/* A directory stream (fs_dirstream.c): the entries of a directory by
+ * index, for readdir. A large listing being fetched is served page by
+ * page as it arrives. */
+struct fs_dirstream;
+/* Start one (offset 0 of a readdir). 0 or -errno. */
+int fs_dirstream_open(struct fs_ctx *ctx, const char *path,
+                      struct fs_dirstream **out);
+/* Entry i: 1 (*e, valid until the next call), 0 past the end, -errno
+ * (the listing failed). wait == 0: -EAGAIN instead of waiting for an
+ * entry still on the way. */
+int fs_dirstream_get(struct fs_dirstream *ds, size_t i, int wait,
+                     const struct fs_dirent **e);
+void fs_dirstream_close(struct fs_dirstream *ds);
+/* Wait until no streamed fill runs in the background (unmount). */
+void fs_fills_drain(void);
+
 /* One more reference on an open media object (dropped with
  * fs_media_close); m must already be held. */
 struct fs_mobj;

@@ -8,11 +8,13 @@ mount with an empty cache dir (FUSE page cache dies with the mount);
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import time
 
 import bench_env as be
+from bench_report import LS_RTT_MS
 
 MB = 1e6
 GIB = 1 << 30
@@ -460,21 +462,43 @@ class Bench:
                         lambda: self.ls_curl(cfg))
             if self.recfs_ok:
                 self.capped(("ls", "recfs"), rep, self.ls_recfs)
+        # the same with every listing page LS_RTT_MS late, as against the
+        # real API across a WAN: what fetching the pages concurrently and
+        # showing them as they come is for
+        for rep in range(self.cfg["reps"]):
+            self.capped(("ls rtt", "curl pages"), rep,
+                        lambda: self.ls_curl(cfg, LS_RTT_MS))
+            if self.recfs_ok:
+                self.capped(("ls rtt", "recfs"), rep,
+                            lambda: self.ls_recfs(LS_RTT_MS))
 
-    def ls_curl(self, cfg):
+    def ls_reset(self, rtt_ms):
         self.emu.reset()
+        if rtt_ms:
+            self.emu.control("POST", "/faults", json.dumps({
+                "match": "^GET /api/v2/userrecordings$",
+                "latency_ms": rtt_ms, "count": 1000000}))
+
+    def ls_curl(self, cfg, rtt_ms=0):
+        self.ls_reset(rtt_ms)
         wall, _ = be.run_timed(["curl", "-sf", "-K", cfg], 300)
+        if rtt_ms:
+            self.res.add("ls_rtt_s", "curl pages", wall)
+            return
         self.res.add("ls_cold_s", "curl pages", wall)
         self.res.add("ls_cold_req", "curl pages",
                      self.emu.counters()["total"])
 
-    def ls_recfs(self):
+    def ls_recfs(self, rtt_ms=0):
         m = self.mount_recfs()
         try:
             d = m.path("userrecordings")
-            for metric in ("ls_cold", "ls_warm"):
-                self.emu.reset()
+            for metric in ("ls_cold", "ls_warm")[:1 if rtt_ms else 2]:
+                self.ls_reset(rtt_ms)
                 wall, _ = be.run_timed(["ls", "-l", d], 300)
+                if rtt_ms:
+                    self.res.add("ls_rtt_s", "recfs", wall)
+                    continue
                 self.res.add(metric + "_s", "recfs", wall)
                 self.res.add(metric + "_req", "recfs",
                              self.emu.counters()["total"])
@@ -529,6 +553,8 @@ class Bench:
                    f"<= 0.5 x best rclone ({best:.3g})", t8 <= 0.5 * best)
         ratio("ls_cold_s", "recfs", "curl pages", 1.0, False,
               "ls -l cold vs sequential curl of the pages")
+        ratio("ls_rtt_s", "recfs", "curl pages", 1.0, False,
+              f"ls -l cold, API {LS_RTT_MS} ms late, vs sequential curl")
         w = med("ls_warm_req", "recfs")
         if w is not None:
             r.gate("ls -l warm: requests", w, "== 0", w == 0)

@@ -11,6 +11,8 @@ import shutil
 import statistics
 import subprocess
 
+LS_RTT_MS = 20  # 6e: every listing page this late (a WAN round trip)
+
 # key: (title, unit, higher is better, reference system for the ratio)
 METRICS = {
     "cold_mbps": ("1. cold sequential read", "MB/s", True, "curl"),
@@ -31,6 +33,9 @@ METRICS = {
     "ls_warm_s": ("6c. ls -l userrecordings/, warm", "s", False, None),
     "ls_warm_req": ("6d. ls -l userrecordings/, warm: requests", "req",
                     False, None),
+    "ls_rtt_s": (f"6e. ls -l userrecordings/, cold, each page {LS_RTT_MS}"
+                 " ms late",
+                 "s", False, "curl pages"),
     "rss_mib": ("7a. recfs peak RSS (VmHWM)", "MiB", False, None),
     "cpu_s_per_gib": ("7b. CPU seconds per GiB read", "s/GiB", False,
                       "curl"),

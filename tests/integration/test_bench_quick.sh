@@ -27,7 +27,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 m = doc["metrics"]
 need = [("cold_mbps", "curl"), ("cold_mbps", "recfs"), ("hot_mbps", "recfs"),
-        ("ttfb_ms", "recfs"), ("small8_s", "recfs"), ("ls_cold_s", "recfs")]
+        ("ttfb_ms", "recfs"), ("small8_s", "recfs"), ("ls_cold_s", "recfs"),
+        ("ls_rtt_s", "recfs"), ("ls_rtt_s", "curl pages")]
 miss = [f"{k}/{s}" for k, s in need
         if s not in m.get(k, {}).get("systems", {})]
 if miss:

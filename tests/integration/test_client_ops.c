@@ -535,12 +535,85 @@ static void test_list_cache(void **st)
     assert_int_equal(system(cmd), 0);
 }
 
+/* api_doc_list_stream: the sink is told of each page in page order (the
+ * second page made slower than the third), as soon as it is in, and the
+ * pages told are the listing returned. */
+struct sink_rec {
+    size_t calls, n, sizes[8];
+    char ids[300][64];
+    double first_at;
+    struct timespec t0;
+};
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void sink_rec(void *arg, const struct api_entry *v, size_t n)
+{
+    struct sink_rec *r = arg;
+
+    if (r->calls == 0)
+        r->first_at = since(&r->t0);
+    if (r->calls < 8)
+        r->sizes[r->calls] = n;
+    r->calls++;
+    for (size_t i = 0; i < n && r->n < 300; i++)
+        snprintf(r->ids[r->n++], sizeof r->ids[0], "%s", v[i].id);
+}
+
+static void test_list_stream(void **st)
+{
+    struct api_client *c = client_new();
+    struct api_ref ref = {API_KIND_USER_RECORDING, NULL, NULL, NULL};
+    struct sink_rec *r = calloc(1, sizeof *r);
+    struct api_list l = {0};
+    struct api_error err;
+
+    (void)st;
+    assert_non_null(r);
+    emu_reset(&emu);
+    emu_fault(&emu, "[{\"match\":\"^GET /api/v2/userrecordings$\","
+                    "\"latency_ms\":1,\"count\":1},"
+                    "{\"match\":\"^GET /api/v2/userrecordings$\","
+                    "\"latency_ms\":700,\"count\":1}]");
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    assert_int_equal(api_doc_list_stream(c, &ref, &l, sink_rec, r, &err),
+                     API_OK);
+    assert_true(since(&r->t0) >= 0.7);
+    assert_true(r->first_at < 0.5); /* page 1, before the slow page */
+    assert_int_equal(r->calls, 3);
+    assert_int_equal(r->sizes[0], 100);
+    assert_int_equal(r->sizes[1], 100);
+    assert_int_equal(r->sizes[2], 50);
+    assert_int_equal(l.n, 250);
+    assert_int_equal(r->n, l.n);
+    for (size_t i = 0; i < l.n; i++)
+        assert_string_equal(r->ids[i], l.v[i].id);
+    assert_int_equal(emu_count(&emu, "^GET /api/v2/userrecordings$"), 3);
+    api_list_clear(&l);
+
+    /* a plain listing afterwards tells no sink (it is per call) */
+    r->calls = 0;
+    assert_int_equal(api_userrecordings_list(c, &l, &err), API_OK);
+    assert_int_equal(r->calls, 0);
+    api_list_clear(&l);
+    free(r);
+    api_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_list_cache),
+        cmocka_unit_test(test_list_stream),
         cmocka_unit_test(test_gets_and_errors),
         cmocka_unit_test(test_update_user_recording),
         cmocka_unit_test(test_policy_patch_create_delete),

@@ -75,7 +75,7 @@ stop_mount() {
 # finish: fail on sanitizer reports in the daemon's log, print the
 # summary line, exit with the result.
 finish() {
-    if grep -E "AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|runtime error" \
+    if grep -E "AddressSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|runtime error" \
             "$T/recfs.log" 2>/dev/null; then
         fail "sanitizer report in the recfs log"
     fi

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_fs_readdir_stream.sh - a large listing (userrecordings/, 10 pages)
+# is shown while its later pages are still on the way: the first entries
+# come after page 1, every name comes exactly once, each page is fetched
+# once (also for two readers at once), a page failing half-way ends the
+# listing with the page's errno after the entries already given, and the
+# next listing is whole. Exit 77 without FUSE or the emulator.
+set -u
+. "$(dirname "$0")/../support/emu_mount.sh"
+emu_start --user-recordings 1000
+start_mount -o metadata_ttl=5
+D=$MNT/userrecordings
+PAGES='^GET /api/v2/userrecordings$'
+
+for p in $(seq 10); do
+    api "/userrecordings?pageSize=100&pageNumber=$p" | jq -r '.entities[].id'
+done > "$T/ids"
+(cat "$T/ids"; echo summary.json) | sort > "$T/want"
+check "the API lists 1000 user recordings" [ "$(sort -u "$T/ids" | wc -l)" = 1000 ]
+
+# scan DIR OUT: names into OUT; prints "<s to first entry> <s to all>
+# <errno of a failed listing or 0>"
+scan() {
+    "$PY" - "$1" "$2" <<'PY'
+import os, sys, time
+t0 = time.monotonic()
+names, first, err = [], None, 0
+try:
+    for e in os.scandir(sys.argv[1]):
+        if first is None:
+            first = time.monotonic() - t0
+        names.append(e.name)
+except OSError as e:
+    err = e.errno
+with open(sys.argv[2], "w") as f:
+    f.write("".join(n + "\n" for n in names))
+print("%.3f %.3f %d" % (first if first is not None else -1,
+                        time.monotonic() - t0, err))
+PY
+}
+late() { # page 1 at once, the next N requests of the listing D ms late
+    curl -sf -XPOST "$CTL/faults" -d "[{\"match\":\"$PAGES\",\"latency_ms\":1,\"count\":1},
+        {\"match\":\"$PAGES\",\"latency_ms\":$2,\"count\":$1}]" >/dev/null
+}
+
+reset
+late 9 1500
+read -r first all err < <(scan "$D" "$T/got")
+check "first entry before the late pages (${first} s)" \
+    "$PY" -c "import sys; sys.exit(not 0 <= $first < 1.0)"
+check "the listing ends after them (${all} s)" \
+    "$PY" -c "import sys; sys.exit(not $all >= 1.4)"
+check "no error ($err)" [ "$err" = 0 ]
+check "every page fetched once" [ "$(count "$PAGES")" = 10 ]
+sort "$T/got" > "$T/got.s"
+check "every name exactly once, summary.json included" cmp -s "$T/got.s" "$T/want"
+reset
+ls -l "$D" >/dev/null
+check "listed again from memory within metadata_ttl" [ "$(count "$PAGES")" = 0 ]
+
+# two readers of the cold listing share one fetch
+sleep 5.2
+reset
+late 9 500
+scan "$D" "$T/a" >"$T/a.t" & A=$!
+scan "$D" "$T/b" >"$T/b.t"
+wait $A
+check "reader 1 got every name" sh -c "sort '$T/a' | cmp -s - '$T/want'"
+check "reader 2 got every name" sh -c "sort '$T/b' | cmp -s - '$T/want'"
+check "one fetch for both" [ "$(count "$PAGES")" = 10 ]
+
+# a page failing half-way: the entries given stay given, the listing
+# ends with EACCES (403), and the next listing is whole
+sleep 5.2
+reset
+curl -sf -XPOST "$CTL/faults" -d "[{\"match\":\"$PAGES\",\"latency_ms\":1,\"count\":1},
+    {\"match\":\"$PAGES\",\"latency_ms\":800,\"count\":3},
+    {\"match\":\"$PAGES\",\"status\":403,\"count\":1}]" >/dev/null
+read -r first all err < <(scan "$D" "$T/part")
+n=$(wc -l < "$T/part")
+check "failed listing: EACCES after the first page's entries ($err, $n names)" \
+    sh -c "[ '$err' = 13 ] && [ $n -ge 100 ] && [ $n -lt 1001 ]"
+check "no name twice in it" [ "$(sort "$T/part" | uniq -d | wc -l)" = 0 ]
+reset
+scan "$D" "$T/again" >/dev/null
+check "the next listing is whole" sh -c "sort '$T/again' | cmp -s - '$T/want'"
+check "and fetched its pages again" [ "$(count "$PAGES")" = 10 ]
+stop_mount
+finish
