@@ -541,9 +541,11 @@ class Bench:
         t, c, api = (med("ttfb_ms", s) for s in
                      ("recfs", "curl", "API round trip"))
         if None not in (t, c, api):
+            # the target is curl + API round trip + 5 ms; beaten
+            # by far, it is raised: no slack at all
             r.gate("time to first byte (ms)", t,
-                   f"<= curl + API round trip + 5 ms ({c + api + 5:.3g})",
-                   t <= c + api + 5)
+                   f"<= curl + API round trip ({c + api:.3g})",
+                   t <= c + api)
         best = min((v for v in (med("small8_s", "rclone off"),
                                 med("small8_s", "rclone full"))
                     if v is not None), default=None)
