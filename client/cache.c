@@ -45,6 +45,7 @@
 #define CACHE_DEFAULT_BLOCK (2u << 20)
 #define CACHE_DEFAULT_MAX (2ull << 30)
 #define CACHE_DEFAULT_RA 4
+#define CACHE_DEFAULT_RUN 4
 #define CACHE_DEFAULT_WORKERS 4
 #define CACHE_MIN_BLOCK (64u << 10)
 #define CACHE_MAX_BLOCK (64u << 20)
@@ -156,6 +157,10 @@ static void apply_config(struct cache *cache, const struct cache_config *cfg)
         cfg->readahead_blocks > 0 ? cfg->readahead_blocks : CACHE_DEFAULT_RA;
     if (cfg->readahead_blocks < 0)
         cache->ra_blocks = 0;
+    cache->run_blocks =
+        cfg->run_blocks > 0 ? cfg->run_blocks : CACHE_DEFAULT_RUN;
+    if (cache->run_blocks > CACHE_RUN_MAX)
+        cache->run_blocks = CACHE_RUN_MAX;
     cache->nworkers = cfg->workers > 0 ? cfg->workers : CACHE_DEFAULT_WORKERS;
     cache->min_free = cfg->min_free_bytes;
     cache->direct = 1; /* until the filesystem refuses O_DIRECT */

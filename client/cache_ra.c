@@ -1,12 +1,54 @@
 /* cache_ra.c - readahead: a bounded pool of workers downloads (or, for
  * blocks an earlier mount left, checksums) the blocks after a sequential
  * reader's position. Jobs hold a reference on their
- * object handle; a job of a released handle is dropped undone. */
+ * object handle; a job of a released handle is dropped undone.
+ *
+ * Missing blocks are downloaded by runs: a missing block of the window
+ * and the missing blocks after it, up to run_blocks (so up to
+ * run_blocks - 1 past the window), with one request. The reader claims
+ * the run as it schedules it (FETCHING from then on: readers wait on its
+ * blocks), and only while a worker is free to start it at once, so a
+ * claimed block never waits behind other jobs; with no free worker the
+ * blocks stay missing and a reader that gets there first fetches its
+ * block itself. For a reader going forward the runs thus start at the
+ * same blocks whatever the timing of the threads: a read at block r
+ * claims the run from r + ra_blocks when that block is still missing. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "cache_int.h"
 #include "log.h"
+
+/* [L] */
+static void enqueue(struct cache *cache, struct cache_obj *obj, uint32_t idx,
+                    struct cache_run *run)
+{
+    obj->refs++;
+    cache->q[(cache->qhead + cache->qlen) % CACHE_QUEUE_CAP] =
+        (struct cache_job){.obj = obj, .idx = idx, .run = run};
+    cache->qlen++;
+    pthread_cond_signal(&cache->qcv);
+}
+
+/* Claim the run from block j and queue it, if a worker is free (neither
+ * busy nor promised to a queued job). 0, or -1 when not. [L] */
+static int schedule_run(struct cache_obj *obj, uint32_t j)
+{
+    struct cache *cache = obj->cache;
+    struct cache_run *run;
+
+    if (cache->nstarted - cache->nbusy - cache->qlen <= 0)
+        return -1;
+    run = malloc(sizeof *run);
+    if (!run)
+        return -1;
+    if (cache_run_claim(obj, j, (uint32_t)cache->run_blocks, run) == 0) {
+        free(run);
+        return -1;
+    }
+    enqueue(cache, obj, j, run);
+    return 0;
+}
 
 void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
 {
@@ -26,12 +68,13 @@ void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
             continue;
         if (cache->qlen == CACHE_QUEUE_CAP)
             return;
+        if (b->state == CACHE_BLK_MISSING) {
+            if (schedule_run(obj, j) != 0)
+                return;
+            continue;
+        }
         b->queued = 1;
-        obj->refs++;
-        cache->q[(cache->qhead + cache->qlen) % CACHE_QUEUE_CAP] =
-            (struct cache_job){.obj = obj, .idx = j};
-        cache->qlen++;
-        pthread_cond_signal(&cache->qcv);
+        enqueue(cache, obj, j, NULL);
     }
 }
 
@@ -64,6 +107,15 @@ void cache_blk_prefetch(struct cache_obj *obj, uint32_t idx)
         log_debug("cache: readahead of block %u failed: %d", idx, rc);
 }
 
+static void run_fetch(struct cache_run *run)
+{
+    int rc = cache_run_fetch(run);
+
+    if (rc < 0)
+        log_debug("cache: readahead of blocks %u-%u failed: %d", run->first,
+                  run->first + run->n - 1, rc);
+}
+
 /* Block b still needs a download or a check. [L] */
 static int ra_wanted(const struct cache_blk *b)
 {
@@ -82,7 +134,7 @@ static struct cache_job pop(struct cache *cache)
     cache->qlen--;
     if (job.idx == CACHE_JOB_COMMIT)
         job.obj->ent->commit_queued = 0;
-    else
+    else if (!job.run)
         job.obj->ent->blk[job.idx].queued = 0;
     return job;
 }
@@ -99,16 +151,23 @@ static void *worker_main(void *arg)
             break;
         struct cache_job job = pop(cache);
         int commit = job.idx == CACHE_JOB_COMMIT;
-        int go =
-            commit || (!job.obj->released && !job.obj->ent->dead &&
-                       ra_wanted(&job.obj->ent->blk[job.idx]));
+        int live = !job.obj->released && !job.obj->ent->dead;
+        int go = commit || (!job.run && live &&
+                            ra_wanted(&job.obj->ent->blk[job.idx]));
+        cache->nbusy++;
         pthread_mutex_unlock(&cache->lock);
-        if (go && commit)
+        if (job.run && live)
+            run_fetch(job.run);
+        else if (job.run)
+            cache_run_drop(job.run);
+        else if (go && commit)
             (void)cache_meta_commit(cache, job.obj->ent);
         else if (go)
             cache_blk_prefetch(job.obj, job.idx);
+        free(job.run);
         cache_obj_unref(job.obj);
         pthread_mutex_lock(&cache->lock);
+        cache->nbusy--;
     }
     pthread_mutex_unlock(&cache->lock);
     return NULL;
@@ -144,6 +203,9 @@ void cache_workers_stop(struct cache *cache)
     while (cache->qlen > 0) {
         struct cache_job job = pop(cache);
         pthread_mutex_unlock(&cache->lock);
+        if (job.run)
+            cache_run_drop(job.run);
+        free(job.run);
         cache_obj_unref(job.obj);
         pthread_mutex_lock(&cache->lock);
     }
