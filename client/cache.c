@@ -185,6 +185,7 @@ static struct cache *cache_alloc(const char *dir)
     pthread_mutex_init(&cache->doc_lock, NULL);
     pthread_cond_init(&cache->qcv, NULL);
     pthread_cond_init(&cache->vcv, NULL);
+    pthread_cond_init(&cache->wcv, NULL);
     cache->lru.next = cache->lru.prev = &cache->lru;
     return cache;
 }
@@ -201,6 +202,7 @@ static void cache_dealloc(struct cache *cache)
     pthread_mutex_destroy(&cache->doc_lock);
     pthread_cond_destroy(&cache->qcv);
     pthread_cond_destroy(&cache->vcv);
+    pthread_cond_destroy(&cache->wcv);
     free(cache->objdir);
     free(cache->docdir);
     free(cache->dir);

@@ -322,37 +322,52 @@ static void run_put(struct cache_run *r, uint32_t k)
         cache_fl_put(r->fl[k]);
 }
 
+void cache_blk_store(struct cache_obj *obj, uint32_t idx,
+                     struct cache_fl *fl, int fetched)
+{
+    struct cache *cache = obj->cache;
+    struct cache_blk *b = &obj->ent->blk[idx];
+    uint32_t crc = cache_crc32c(0, fl->buf, fl->len);
+    int stored = store(obj, b, fl) == 0, commit;
+
+    pthread_mutex_lock(&cache->lock);
+    if (fetched)
+        cache->st.bytes_downloaded += fl->len;
+    commit = finish(cache, b, fl, 0, stored, crc);
+    if (commit)
+        commit = cache_commit_schedule(obj) != 0;
+    cache_fl_put(fl);
+    pthread_mutex_unlock(&cache->lock);
+    if (commit)
+        (void)cache_meta_commit(cache, obj->ent);
+}
+
 /* Block k of the run has all its bytes: readers waiting for them take
  * them from memory now; the checksum and the disk write follow (the
- * block stays FETCHING, i.e. unclaimed on disk, until both are done). */
+ * block stays FETCHING, i.e. unclaimed on disk, until both are done):
+ * for readahead by the writer thread when it has room, so the download
+ * goes on meanwhile; a reader's own block is stored before its read
+ * returns, as it always was. */
 static void block_done(struct cache_run *r, uint32_t k)
 {
     struct cache_obj *obj = r->obj;
     struct cache *cache = obj->cache;
     struct cache_fl *fl = r->fl[k];
-    struct cache_blk *b = &obj->ent->blk[r->first + k];
-    uint32_t crc;
-    int stored, commit;
+    int queued;
 
+    pthread_mutex_lock(&cache->lock);
     if (!r->have) {
-        pthread_mutex_lock(&cache->lock);
         fl->rc = 0;
         fl->done = 1;
         pthread_cond_broadcast(&fl->cv);
-        pthread_mutex_unlock(&cache->lock);
     }
-    crc = cache_crc32c(0, fl->buf, fl->len);
-    stored = store(obj, b, fl) == 0;
-    pthread_mutex_lock(&cache->lock);
-    if (!r->have)
-        cache->st.bytes_downloaded += fl->len;
-    commit = finish(cache, b, fl, 0, stored, crc);
-    if (commit)
-        commit = cache_commit_schedule(obj) != 0;
-    run_put(r, k);
+    if (r->keep)
+        fl->refs++; /* the store's own; the caller keeps the run's */
+    queued = !r->keep &&
+             cache_store_schedule(obj, r->first + k, fl, !r->have) == 0;
     pthread_mutex_unlock(&cache->lock);
-    if (commit)
-        (void)cache_meta_commit(cache, obj->ent);
+    if (!queued)
+        cache_blk_store(obj, r->first + k, fl, !r->have);
 }
 
 /* The fetch's sink: bytes into the current block's buffer, on to the

@@ -32,6 +32,7 @@
 #define CACHE_ALIGN 4096u          /* O_DIRECT buffer/length alignment */
 #define CACHE_POOL 6               /* idle block buffers kept for reuse */
 #define CACHE_RUN_MAX 16           /* most blocks in one readahead request */
+#define CACHE_WQ_CAP 4             /* downloaded blocks queued for the writer */
 
 enum cache_blk_state {
     CACHE_BLK_MISSING = 0,
@@ -130,6 +131,14 @@ struct cache_job {
     struct cache_run *run; /* a claimed run to download (owned), or NULL */
 };
 
+/* A downloaded block for the writer thread to checksum and store. */
+struct cache_wjob {
+    struct cache_obj *obj; /* a reference */
+    uint32_t idx;
+    struct cache_fl *fl;   /* a reference */
+    int fetched;           /* bytes from the network (not a kept copy) */
+};
+
 /* Test hook: replaces pwrite() for block data (to inject ENOSPC/EIO). */
 typedef ssize_t (*cache_pwrite_fn)(int fd, const void *buf, size_t n,
                                    off_t off);
@@ -174,6 +183,14 @@ struct cache {
     int nbusy;                           /* [L] workers running a job */
     pthread_t *workers;
     int nstarted;
+    /* The writer: stores downloaded blocks, so that a run's download goes
+     * on while its earlier blocks are checksummed and written. */
+    pthread_t writer;
+    int writer_started;
+    pthread_cond_t wcv;                   /* [L] the writer waits here */
+    struct cache_wjob wq[CACHE_WQ_CAP];   /* [L] ring */
+    int wqhead, wqlen;                    /* [L] */
+    int wstop;                            /* [L] */
 
     pthread_mutex_t doc_lock; /* serializes doc renames/unlinks */
 };
@@ -292,6 +309,12 @@ int cache_run_fetch(struct cache_run *run);
 /* A claimed run that will not be fetched: its blocks go back to MISSING
  * and their waiters look again. No lock held on entry. */
 void cache_run_drop(struct cache_run *run);
+/* Checksum and store block idx from the bytes of its download fl (done,
+ * rc 0; the block still FETCHING), then publish the outcome (PRESENT, or
+ * MISSING with the bytes kept in memory) and drop the reference on fl.
+ * No lock held on entry. */
+void cache_blk_store(struct cache_obj *obj, uint32_t idx,
+                     struct cache_fl *fl, int fetched);
 
 /* Block-sized buffers straight from mmap (page-aligned for O_DIRECT):
  * freed ones go back to the system at once instead of lingering in
@@ -301,7 +324,12 @@ void cache_buf_free(void *p, size_t cap);
 
 /* ---- cache_ra.c (readahead workers) ---- */
 int cache_workers_start(struct cache *cache);
+/* Stops the workers, then the writer once it has stored what it holds. */
 void cache_workers_stop(struct cache *cache);
+/* Give block idx's download to the writer (taking over the reference on
+ * fl): 0, or -EAGAIN when it has no room (store it yourself). [L] */
+int cache_store_schedule(struct cache_obj *obj, uint32_t idx,
+                         struct cache_fl *fl, int fetched);
 /* Queue readahead of blocks after `last` for obj (claiming runs of
  * missing blocks, see cache_ra.c). [L] */
 void cache_ra_schedule(struct cache_obj *obj, uint32_t last);

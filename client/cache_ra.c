@@ -1,7 +1,10 @@
 /* cache_ra.c - readahead: a bounded pool of workers downloads (or, for
  * blocks an earlier mount left, checksums) the blocks after a sequential
  * reader's position. Jobs hold a reference on their
- * object handle; a job of a released handle is dropped undone.
+ * object handle; a job of a released handle is dropped undone. And the
+ * writer: one thread that checksums and stores downloaded blocks, so a
+ * download goes on while its earlier blocks go to disk (a bounded queue:
+ * when it is full, the downloader stores the block itself).
  *
  * Missing blocks are downloaded by runs: a missing block of the window
  * and the missing blocks after it, up to run_blocks (so up to
@@ -173,10 +176,52 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+int cache_store_schedule(struct cache_obj *obj, uint32_t idx,
+                         struct cache_fl *fl, int fetched)
+{
+    struct cache *cache = obj->cache;
+
+    if (!cache->writer_started || cache->wstop ||
+        cache->wqlen == CACHE_WQ_CAP)
+        return -EAGAIN;
+    obj->refs++;
+    cache->wq[(cache->wqhead + cache->wqlen) % CACHE_WQ_CAP] =
+        (struct cache_wjob){.obj = obj, .idx = idx, .fl = fl,
+                            .fetched = fetched};
+    cache->wqlen++;
+    pthread_cond_signal(&cache->wcv);
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    struct cache *cache = arg;
+
+    pthread_mutex_lock(&cache->lock);
+    for (;;) {
+        while (!cache->wstop && cache->wqlen == 0)
+            pthread_cond_wait(&cache->wcv, &cache->lock);
+        if (cache->wqlen == 0)
+            break; /* stopping, and all stored */
+        struct cache_wjob job = cache->wq[cache->wqhead];
+        cache->wqhead = (cache->wqhead + 1) % CACHE_WQ_CAP;
+        cache->wqlen--;
+        pthread_mutex_unlock(&cache->lock);
+        cache_blk_store(job.obj, job.idx, job.fl, job.fetched);
+        cache_obj_unref(job.obj);
+        pthread_mutex_lock(&cache->lock);
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return NULL;
+}
+
 int cache_workers_start(struct cache *cache)
 {
     if (cache->passthrough)
         return 0;
+    if (pthread_create(&cache->writer, NULL, writer_main, cache) != 0)
+        return -EAGAIN;
+    cache->writer_started = 1;
     cache->workers = calloc((size_t)cache->nworkers, sizeof(pthread_t));
     if (!cache->workers)
         return -ENOMEM;
@@ -209,5 +254,10 @@ void cache_workers_stop(struct cache *cache)
         cache_obj_unref(job.obj);
         pthread_mutex_lock(&cache->lock);
     }
+    cache->wstop = 1;
+    pthread_cond_signal(&cache->wcv);
     pthread_mutex_unlock(&cache->lock);
+    if (cache->writer_started)
+        pthread_join(cache->writer, NULL);
+    cache->writer_started = 0;
 }
