@@ -15,6 +15,10 @@
 #define MEDIA_POLL_FIRST_MS 250
 #define MEDIA_POLL_MAX_MS 2000
 #define MEDIA_READ_MAX (16u << 20)
+/* A streamed read gets the request deadline once per this many bytes
+ * asked, as if each were its own request: a run of blocks needs no
+ * faster a link than one block does. */
+#define MEDIA_DEADLINE_BYTES (2u << 20)
 
 static enum api_rc resolve_once(struct api_client *c,
                                 const struct api_media_ref *ref,
@@ -232,6 +236,9 @@ enum api_rc api_media_stream(struct api_client *c, const struct api_media *m,
         return api_fail(err, API_EINVAL, "bad media read");
     if (len == 0 || (m->size >= 0 && off >= (uint64_t)m->size))
         return API_OK;
+    call.deadline = api_now_ms(c) +
+                    c->cfg.request_timeout_ms *
+                        (int64_t)(1 + (len - 1) / MEDIA_DEADLINE_BYTES);
     rc = api_call_do(c, &call, &resp, err);
     if (s.refused != API_OK) {
         rc = s.refused;
