@@ -27,7 +27,8 @@ struct cache_config {
                                 (0 = 5 % of the filesystem) */
     uint32_t block_size;     /* 0 = the measured default (see cache.c) */
     int readahead_blocks;    /* blocks fetched ahead for sequential
-                                readers (0 = default) */
+                                readers, twice that once a reader has
+                                read that many in order (0 = default) */
     int run_blocks;          /* most blocks one readahead request
                                 brings (0 = default, 1 = one a request) */
     int workers;             /* background download workers (0 = def.) */

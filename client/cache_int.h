@@ -122,6 +122,7 @@ struct cache_obj {
     int refs;          /* [L] caller + queued readahead jobs */
     int released;      /* [L] caller released it */
     uint64_t last_end; /* [L] end of the previous read */
+    uint64_t seq_start; /* [L] where the current sequential reading began */
 };
 
 #define CACHE_JOB_COMMIT UINT32_MAX /* job: commit the object's meta */
@@ -180,7 +181,7 @@ struct cache {
     struct cache_job q[CACHE_QUEUE_CAP]; /* [L] ring */
     int qhead, qlen;                     /* [L] */
     int stopping;                        /* [L] */
-    int nbusy;                           /* [L] workers running a job */
+    int nruns;                           /* [L] runs claimed, not done */
     pthread_t *workers;
     int nstarted;
     /* The writer: stores downloaded blocks, so that a run's download goes
@@ -330,9 +331,9 @@ void cache_workers_stop(struct cache *cache);
  * fl): 0, or -EAGAIN when it has no room (store it yourself). [L] */
 int cache_store_schedule(struct cache_obj *obj, uint32_t idx,
                          struct cache_fl *fl, int fetched);
-/* Queue readahead of blocks after `last` for obj (claiming runs of
- * missing blocks, see cache_ra.c). [L] */
-void cache_ra_schedule(struct cache_obj *obj, uint32_t last);
+/* Queue readahead of the `window` blocks after `last` for obj (claiming
+ * runs of missing blocks, see cache_ra.c). [L] */
+void cache_ra_schedule(struct cache_obj *obj, uint32_t last, uint32_t window);
 /* Queue a metadata commit of obj's entry, so a reader never waits on the
  * fdatasync. 0, or -EAGAIN when no worker can take it (commit inline). [L]
  */

@@ -10,12 +10,13 @@
  * and the missing blocks after it, up to run_blocks (so up to
  * run_blocks - 1 past the window), with one request. The reader claims
  * the run as it schedules it (FETCHING from then on: readers wait on its
- * blocks), and only while a worker is free to start it at once, so a
- * claimed block never waits behind other jobs; with no free worker the
- * blocks stay missing and a reader that gets there first fetches its
- * block itself. For a reader going forward the runs thus start at the
- * same blocks whatever the timing of the threads: a read at block r
- * claims the run from r + ra_blocks when that block is still missing. */
+ * blocks), and only while fewer runs are claimed than there are workers,
+ * so a claimed run never waits behind another download (at most behind a
+ * metadata commit or a block check); otherwise the blocks stay missing
+ * and a reader that gets there first fetches its block itself. For one
+ * reader going forward (at most three runs in flight with a window of
+ * 2 x 4 blocks) the runs thus start at the same blocks whatever the
+ * timing of the threads: at blocks 1, 1 + run_blocks, ... */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -33,14 +34,14 @@ static void enqueue(struct cache *cache, struct cache_obj *obj, uint32_t idx,
     pthread_cond_signal(&cache->qcv);
 }
 
-/* Claim the run from block j and queue it, if a worker is free (neither
- * busy nor promised to a queued job). 0, or -1 when not. [L] */
+/* Claim the run from block j and queue it, if a worker is there for it.
+ * 0, or -1 when not. [L] */
 static int schedule_run(struct cache_obj *obj, uint32_t j)
 {
     struct cache *cache = obj->cache;
     struct cache_run *run;
 
-    if (cache->nstarted - cache->nbusy - cache->qlen <= 0)
+    if (cache->nruns >= cache->nstarted)
         return -1;
     run = malloc(sizeof *run);
     if (!run)
@@ -49,11 +50,12 @@ static int schedule_run(struct cache_obj *obj, uint32_t j)
         free(run);
         return -1;
     }
+    cache->nruns++;
     enqueue(cache, obj, j, run);
     return 0;
 }
 
-void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
+void cache_ra_schedule(struct cache_obj *obj, uint32_t last, uint32_t window)
 {
     struct cache *cache = obj->cache;
     struct cache_ent *ent = obj->ent;
@@ -61,7 +63,7 @@ void cache_ra_schedule(struct cache_obj *obj, uint32_t last)
     if (cache->stopping || obj->released || ent->dead)
         return;
     for (uint32_t j = last + 1;
-         j < ent->nblocks && j <= last + (uint32_t)cache->ra_blocks; j++) {
+         j < ent->nblocks && j <= last + window; j++) {
         struct cache_blk *b = &ent->blk[j];
         /* missing blocks are downloaded; blocks claimed by an earlier
          * mount are checksummed ahead of the reader (which then finds
@@ -153,11 +155,10 @@ static void *worker_main(void *arg)
         if (cache->stopping)
             break;
         struct cache_job job = pop(cache);
-        int commit = job.idx == CACHE_JOB_COMMIT;
+        int commit = job.idx == CACHE_JOB_COMMIT, run = job.run != NULL;
         int live = !job.obj->released && !job.obj->ent->dead;
         int go = commit || (!job.run && live &&
                             ra_wanted(&job.obj->ent->blk[job.idx]));
-        cache->nbusy++;
         pthread_mutex_unlock(&cache->lock);
         if (job.run && live)
             run_fetch(job.run);
@@ -170,7 +171,7 @@ static void *worker_main(void *arg)
         free(job.run);
         cache_obj_unref(job.obj);
         pthread_mutex_lock(&cache->lock);
-        cache->nbusy--;
+        cache->nruns -= run;
     }
     pthread_mutex_unlock(&cache->lock);
     return NULL;
