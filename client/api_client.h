@@ -367,6 +367,16 @@ enum api_rc api_media_resolve_head(struct api_client *c,
 enum api_rc api_media_read(struct api_client *c, const struct api_media *m,
                            uint64_t off, size_t len, void *buf, size_t *got,
                            struct api_error *err);
+/* The same with one request, any len, and the bytes handed to sink in
+ * order as they arrive, each once (a retry asks only for the rest). No
+ * byte of an answer reaches sink before its status, range, size and ETag
+ * are checked. The deadline is request_timeout_ms per 2 MiB asked.
+ * *got: the bytes handed over, also on failure (they stay valid). A
+ * nonzero return of sink stops the read (API_EINVAL). */
+typedef int (*api_media_sink_fn)(void *arg, const void *data, size_t len);
+enum api_rc api_media_stream(struct api_client *c, const struct api_media *m,
+                             uint64_t off, size_t len, api_media_sink_fn sink,
+                             void *arg, size_t *got, struct api_error *err);
 
 /* ------------------------------------------------------------------ */
 /* The operations, one function each (typed inputs). Listing operations

@@ -15,6 +15,10 @@
 #define MEDIA_POLL_FIRST_MS 250
 #define MEDIA_POLL_MAX_MS 2000
 #define MEDIA_READ_MAX (16u << 20)
+/* A streamed read gets the request deadline once per this many bytes
+ * asked, as if each were its own request: a run of blocks needs no
+ * faster a link than one block does. */
+#define MEDIA_DEADLINE_BYTES (2u << 20)
 
 static enum api_rc resolve_once(struct api_client *c,
                                 const struct api_media_ref *ref,
@@ -135,12 +139,11 @@ enum api_rc api_media_resolve(struct api_client *c,
     return api_media_resolve_head(c, ref, out, NULL, 0, NULL, err);
 }
 
-/* Check a media answer: 206 must start at off and carry all of the
- * range it announces (up to len: a short body is only legitimate at the
- * end of the object); neither the ETag nor the size may have moved. */
-static enum api_rc check_read(const struct api_media *m,
+/* Check a media answer before any of its bytes is used: 206 must start
+ * at off; neither the ETag nor the size may have moved. */
+static enum api_rc check_head(const struct api_media *m,
                               const struct http_resp *resp, uint64_t off,
-                              size_t len, struct api_error *err)
+                              struct api_error *err)
 {
     uint64_t a = 0, b = 0;
     int64_t total = -1;
@@ -154,8 +157,6 @@ static enum api_rc check_read(const struct api_media *m,
         (api_parse_content_range(resp->content_range, &a, &b, &total) != 0 ||
          a != off))
         return api_fail(err, API_EPROTO, "media host sent the wrong range");
-    if (resp->status == 206 && resp->len < len && resp->len < b - a + 1)
-        return api_fail(err, API_EPROTO, "media host sent a short range");
     /* the object's size is part of its identity, ETag or not */
     if (m->size >= 0 &&
         ((resp->status == 206 && total >= 0 && total != m->size) ||
@@ -168,42 +169,126 @@ static enum api_rc check_read(const struct api_media *m,
     return API_OK;
 }
 
-enum api_rc api_media_read(struct api_client *c, const struct api_media *m,
-                           uint64_t off, size_t len, void *buf, size_t *got,
-                           struct api_error *err)
-{
+/* A streamed read: [pos, end) still to hand to the sink. */
+struct stream {
+    const struct api_media *m;
+    uint64_t pos, end;
+    uint64_t start;     /* first byte the current attempt asks for */
     char range[64];
+    api_media_sink_fn sink;
+    void *arg;
+    enum api_rc refused; /* why an answer's bytes were refused (err set) */
+    struct api_error *err;
+};
+
+/* Before each attempt: ask only for what the sink has not had, so a
+ * retry after a reset or a truncated body resumes where it stopped. */
+static void stream_prepare(void *arg, struct http_req *q)
+{
+    struct stream *s = arg;
+
+    s->start = s->pos < s->end ? s->pos : s->end - 1;
+    snprintf(s->range, sizeof(s->range), "%" PRIu64 "-%" PRIu64, s->start,
+             s->end - 1);
+    q->range = s->range;
+    q->skip_if_full = s->start;
+    q->sink_cap = (size_t)(s->end - s->pos);
+}
+
+static int stream_piece(void *arg, const struct http_resp *resp,
+                        const void *data, size_t len)
+{
+    struct stream *s = arg;
+
+    if (resp->status != 206 && resp->status != 200)
+        return 0; /* an error's body: its status speaks (api_call_do) */
+    if (resp->len == 0) {
+        /* this answer's first bytes: none reaches the sink unless the
+         * answer is the one asked for */
+        s->refused = check_head(s->m, resp, s->start, s->err);
+        if (s->refused != API_OK)
+            return 1;
+    }
+    if (s->sink(s->arg, data, len) != 0)
+        return 1;
+    s->pos += len;
+    return 0;
+}
+
+enum api_rc api_media_stream(struct api_client *c, const struct api_media *m,
+                             uint64_t off, size_t len, api_media_sink_fn sink,
+                             void *arg, size_t *got, struct api_error *err)
+{
+    struct stream s = {.m = m, .pos = off, .end = off + len, .sink = sink,
+                       .arg = arg, .err = err};
     struct api_call call = {.method = "GET", .url = m->url, .media = 1,
-                            .range = range, .if_match = m->etag, .sink = buf,
-                            .sink_cap = len, .skip_if_full = off};
+                            .if_match = m->etag, .sink_fn = stream_piece,
+                            .sink_arg = &s, .prepare = stream_prepare,
+                            .prepare_arg = &s};
     struct http_resp resp = {0};
+    uint64_t a = 0, b = 0;
+    int64_t total = -1;
     enum api_rc rc;
 
     api_error_clear(err);
     *got = 0;
-    if (!m->url || len > MEDIA_READ_MAX)
+    if (!m->url)
         return api_fail(err, API_EINVAL, "bad media read");
     if (len == 0 || (m->size >= 0 && off >= (uint64_t)m->size))
         return API_OK;
-    snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, off,
-             off + len - 1);
+    call.deadline = api_now_ms(c) +
+                    c->cfg.request_timeout_ms *
+                        (int64_t)(1 + (len - 1) / MEDIA_DEADLINE_BYTES);
     rc = api_call_do(c, &call, &resp, err);
-    if (rc == API_EHTTP && resp.status == 412) {
+    if (s.refused != API_OK) {
+        rc = s.refused;
+    } else if (rc == API_EHTTP && resp.status == 412) {
         api_error_clear(err);
         rc = api_fail(err, API_ECHANGED, "media changed on the server");
     } else if (rc == API_EHTTP && resp.status == 416) {
-        api_error_clear(err); /* past the end: nothing to read */
-        http_resp_clear(&resp);
-        return API_OK;
+        api_error_clear(err); /* past the end: nothing (more) to read */
+        rc = API_OK;
+    } else if (rc == API_OK && resp.len == 0) {
+        rc = check_head(m, &resp, s.start, err); /* judged all the same */
     }
-    if (rc == API_OK)
-        rc = check_read(m, &resp, off, len, err);
-    if (rc == API_OK) {
-        *got = resp.len;
-        atomic_fetch_add(&c->st_media_bytes, resp.len);
-    }
+    /* a short 206 is legitimate only at the end of the object */
+    if (rc == API_OK && resp.status == 206 && s.pos < s.end &&
+        (api_parse_content_range(resp.content_range, &a, &b, &total) != 0 ||
+         resp.len < b - a + 1))
+        rc = api_fail(err, API_EPROTO, "media host sent a short range");
+    *got = (size_t)(s.pos - off);
+    atomic_fetch_add(&c->st_media_bytes, *got);
     http_resp_clear(&resp);
     return rc;
+}
+
+/* api_media_read's sink: the caller's buffer (the stream never hands
+ * over more than was asked). */
+struct media_buf {
+    unsigned char *buf;
+    size_t len;
+};
+
+static int media_buf_put(void *arg, const void *data, size_t len)
+{
+    struct media_buf *k = arg;
+
+    memcpy(k->buf + k->len, data, len);
+    k->len += len;
+    return 0;
+}
+
+enum api_rc api_media_read(struct api_client *c, const struct api_media *m,
+                           uint64_t off, size_t len, void *buf, size_t *got,
+                           struct api_error *err)
+{
+    struct media_buf k = {.buf = buf};
+
+    api_error_clear(err);
+    *got = 0;
+    if (len > MEDIA_READ_MAX)
+        return api_fail(err, API_EINVAL, "bad media read");
+    return api_media_stream(c, m, off, len, media_buf_put, &k, got, err);
 }
 
 /* ------------------------------------------------------------------ */

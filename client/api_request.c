@@ -120,6 +120,10 @@ static void fill_req(struct api_client *c, const struct api_call *call,
     q->sink = call->sink;
     q->sink_cap = call->sink_cap;
     q->skip_if_full = call->skip_if_full;
+    q->sink_fn = call->sink_fn;
+    q->sink_arg = call->sink_arg;
+    if (call->prepare)
+        call->prepare(call->prepare_arg, q);
 }
 
 /* One exchange (token fetched first when needed). */
@@ -171,6 +175,8 @@ static enum api_rc http_failure(struct api_client *c, enum http_result res,
         return api_fail(err, API_ENOMEM, "out of memory");
     case HTTP_ESHUTDOWN:
         return api_fail(err, API_ETRANSPORT, "client shut down");
+    case HTTP_ESINK:
+        return api_fail(err, API_EINVAL, "transfer stopped by the receiver");
     default:
         rc = API_ETRANSPORT;
         break;

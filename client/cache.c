@@ -45,6 +45,7 @@
 #define CACHE_DEFAULT_BLOCK (2u << 20)
 #define CACHE_DEFAULT_MAX (2ull << 30)
 #define CACHE_DEFAULT_RA 4
+#define CACHE_DEFAULT_RUN 4
 #define CACHE_DEFAULT_WORKERS 4
 #define CACHE_MIN_BLOCK (64u << 10)
 #define CACHE_MAX_BLOCK (64u << 20)
@@ -156,6 +157,10 @@ static void apply_config(struct cache *cache, const struct cache_config *cfg)
         cfg->readahead_blocks > 0 ? cfg->readahead_blocks : CACHE_DEFAULT_RA;
     if (cfg->readahead_blocks < 0)
         cache->ra_blocks = 0;
+    cache->run_blocks =
+        cfg->run_blocks > 0 ? cfg->run_blocks : CACHE_DEFAULT_RUN;
+    if (cache->run_blocks > CACHE_RUN_MAX)
+        cache->run_blocks = CACHE_RUN_MAX;
     cache->nworkers = cfg->workers > 0 ? cfg->workers : CACHE_DEFAULT_WORKERS;
     cache->min_free = cfg->min_free_bytes;
     cache->direct = 1; /* until the filesystem refuses O_DIRECT */
@@ -180,6 +185,7 @@ static struct cache *cache_alloc(const char *dir)
     pthread_mutex_init(&cache->doc_lock, NULL);
     pthread_cond_init(&cache->qcv, NULL);
     pthread_cond_init(&cache->vcv, NULL);
+    pthread_cond_init(&cache->wcv, NULL);
     cache->lru.next = cache->lru.prev = &cache->lru;
     return cache;
 }
@@ -196,6 +202,7 @@ static void cache_dealloc(struct cache *cache)
     pthread_mutex_destroy(&cache->doc_lock);
     pthread_cond_destroy(&cache->qcv);
     pthread_cond_destroy(&cache->vcv);
+    pthread_cond_destroy(&cache->wcv);
     free(cache->objdir);
     free(cache->docdir);
     free(cache->dir);

@@ -27,7 +27,10 @@ struct cache_config {
                                 (0 = 5 % of the filesystem) */
     uint32_t block_size;     /* 0 = the measured default (see cache.c) */
     int readahead_blocks;    /* blocks fetched ahead for sequential
-                                readers (0 = default) */
+                                readers, twice that once a reader has
+                                read that many in order (0 = default) */
+    int run_blocks;          /* most blocks one readahead request
+                                brings (0 = default, 1 = one a request) */
     int workers;             /* background download workers (0 = def.) */
     int clear;               /* empty the cache directory at open */
 };
@@ -56,12 +59,22 @@ void cache_doc_drop(struct cache *cache, const char *key, int prefix);
 
 /* ---- Media objects (block cache) ---- */
 
-/* Fetch [off, off+len) into buf; set *got (short only at end of object).
- * Returns 0 or -errno (-ESTALE: the object changed on the server, the
- * cache discards this version). Called from reader threads and from
- * background workers, concurrently; must be thread-safe. */
+/* Receives the bytes of a fetch as they arrive, in order, in pieces of
+ * any size. Returns 0 to go on, or -errno to stop the fetch. */
+typedef int (*cache_sink_fn)(void *sink_arg, const void *data, size_t len);
+
+/* Fetch [off, off+len) and hand every byte of it to sink, in order and
+ * once each, as soon as it arrives (a source that retries resumes after
+ * the bytes already handed over). The range may span several blocks: the
+ * cache publishes each block as its last byte arrives, so one request
+ * serves a run of blocks. Returns 0 when the whole range was handed over
+ * (less only at the end of the object), or -errno: the sink's own error
+ * when it stopped the fetch, -ESTALE when the object changed on the
+ * server (the cache discards this version); the bytes handed over before
+ * an error stay valid. Called from reader threads and from background
+ * workers, concurrently; must be thread-safe. */
 typedef int (*cache_fetch_fn)(void *arg, uint64_t off, size_t len,
-                              void *buf, size_t *got);
+                              cache_sink_fn sink, void *sink_arg);
 
 struct cache_source {
     cache_fetch_fn fetch;
@@ -88,9 +101,11 @@ int cache_obj_lookup(struct cache *cache, const char *key, char **version,
 uint64_t cache_obj_size(const struct cache_obj *obj);
 
 /* Read up to len bytes at off into buf. Cached blocks are served without
- * waiting on any download; a missing block is fetched (exactly once across
- * all readers; others wait on it) and readahead is started for sequential
- * readers. Returns bytes read (0 at EOF) or -errno (-EIO, -ETIMEDOUT,
+ * waiting on any download; a missing block is fetched alone (exactly once
+ * across all readers; others wait on it) and readahead is started for
+ * sequential readers: it fetches runs of up to run_blocks missing blocks
+ * with one request each, every block readable as soon as its own bytes
+ * have arrived. Returns bytes read (0 at EOF) or -errno (-EIO, -ETIMEDOUT,
  * -ESTALE, ...). No lock is held across network I/O. */
 ssize_t cache_obj_read(struct cache_obj *obj, void *buf, size_t len,
                        uint64_t off);

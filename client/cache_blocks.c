@@ -1,11 +1,19 @@
 /* cache_blocks.c - getting one block: from disk, from a download in
- * flight, or by downloading it (exactly once across all readers).
+ * flight, or by downloading it (exactly once across all readers); and
+ * downloading runs of blocks.
  *
  * A block is MISSING, FETCHING (one struct cache_fl; later readers wait
  * on its condvar and copy from its buffer) or PRESENT (on disk; pinned
  * while read so eviction skips it). Readers of PRESENT blocks never wait
  * on a download. The lock is dropped for the fetch, the checksum, the
  * block pwrite and every verification pread.
+ *
+ * Downloads go by runs (struct cache_run): consecutive blocks claimed
+ * together and fetched with one streamed request, each block published,
+ * checksummed and stored as soon as its own last byte arrives, so a run
+ * holds one partly filled buffer at a time. A reader's missing block is
+ * a run of one (its first byte waits for no other block); readahead
+ * claims longer runs (cache_ra.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,16 +62,33 @@ static int pwrite_full(struct cache *cache, int fd, const void *buf, size_t len,
     return 0;
 }
 
+/* A sink into one caller's buffer (cache_fetch_exact). */
+struct copy_sink {
+    unsigned char *buf;
+    size_t cap, len;
+};
+
+static int copy_put(void *arg, const void *data, size_t len)
+{
+    struct copy_sink *k = arg;
+
+    if (len > k->cap - k->len)
+        return -EIO; /* more than asked: a broken source */
+    memcpy(k->buf + k->len, data, len);
+    k->len += len;
+    return 0;
+}
+
 /* Fetch exactly len bytes at off (the object size is exact). */
 int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
                       void *buf)
 {
-    size_t got = 0;
-    int rc = obj->src.fetch(obj->src.arg, off, len, buf, &got);
+    struct copy_sink k = {.buf = buf, .cap = len};
+    int rc = obj->src.fetch(obj->src.arg, off, len, copy_put, &k);
 
     if (rc < 0)
         return rc;
-    return got == len ? 0 : -EIO;
+    return k.len == len ? 0 : -EIO;
 }
 
 static size_t align_up(size_t n)
@@ -85,33 +110,43 @@ void cache_buf_free(void *p, size_t cap)
         munmap(p, cap);
 }
 
-/* A download buffer: aligned and padded with zeros to CACHE_ALIGN, so
- * that it can be written with O_DIRECT (the padding lands beyond the
- * object's end in the sparse data file, where nothing reads it). Full
- * blocks reuse an idle buffer of the pool. [L] */
+static size_t fl_cap(const struct cache_fl *fl)
+{
+    return align_up(fl->len ? fl->len : 1);
+}
+
+/* A download of len bytes, its buffer not allocated yet. [L] */
 static struct cache_fl *fl_new(struct cache *cache, size_t len)
 {
     struct cache_fl *fl = calloc(1, sizeof *fl);
-    size_t cap = align_up(len ? len : 1);
-    void *p = NULL;
 
     if (!fl)
         return NULL;
-    if (cap == align_up(cache->bsize) && cache->npool > 0)
-        p = cache->pool[--cache->npool];
-    else
-        p = cache_buf_alloc(cap);
-    if (!p) {
-        free(fl);
-        return NULL;
-    }
     fl->cache = cache;
-    fl->buf = p;
-    memset(fl->buf + len, 0, cap - len);
     fl->len = len;
     fl->refs = 1;
     pthread_cond_init(&fl->cv, NULL);
     return fl;
+}
+
+/* The download's buffer: aligned and padded with zeros to CACHE_ALIGN, so
+ * that it can be written with O_DIRECT (the padding lands beyond the
+ * object's end in the sparse data file, where nothing reads it). Full
+ * blocks reuse an idle buffer of the pool. 0 or -ENOMEM. [L] */
+static int fl_buf(struct cache *cache, struct cache_fl *fl)
+{
+    size_t cap = fl_cap(fl);
+    unsigned char *p;
+
+    if (cap == align_up(cache->bsize) && cache->npool > 0)
+        p = cache->pool[--cache->npool];
+    else
+        p = cache_buf_alloc(cap);
+    if (!p)
+        return -ENOMEM;
+    memset(p + fl->len, 0, cap - fl->len);
+    fl->buf = p;
+    return 0;
 }
 
 void cache_fl_put(struct cache_fl *fl)
@@ -121,11 +156,11 @@ void cache_fl_put(struct cache_fl *fl)
     if (--fl->refs > 0)
         return;
     pthread_cond_destroy(&fl->cv);
-    if (align_up(fl->len ? fl->len : 1) == align_up(cache->bsize) &&
+    if (fl->buf && fl_cap(fl) == align_up(cache->bsize) &&
         cache->npool < CACHE_POOL)
         cache->pool[cache->npool++] = fl->buf;
-    else
-        cache_buf_free(fl->buf, align_up(fl->len ? fl->len : 1));
+    else if (fl->buf)
+        cache_buf_free(fl->buf, fl_cap(fl));
     free(fl);
 }
 
@@ -246,42 +281,172 @@ static int finish(struct cache *cache, struct cache_blk *b, struct cache_fl *fl,
     return commit;
 }
 
-/* Download block b (we own fl, state FETCHING) and store it. */
-static int download(struct cache_obj *obj, struct cache_blk *b,
-                    struct cache_fl *fl, int have)
+/* Make b FETCHING, downloaded through fl. [L] */
+static void claim(struct cache *cache, struct cache_blk *b,
+                  struct cache_fl *fl)
+{
+    b->fl = fl;
+    b->state = CACHE_BLK_FETCHING;
+    cache->st.in_flight++;
+}
+
+uint32_t cache_run_claim(struct cache_obj *obj, uint32_t idx, uint32_t max,
+                         struct cache_run *run)
 {
     struct cache *cache = obj->cache;
-    struct cache_ent *ent = b->ent;
-    uint32_t crc = 0;
-    int rc, stored = 0, commit;
+    struct cache_ent *ent = obj->ent;
 
-    rc = have ? 0
-              : cache_fetch_exact(obj, (uint64_t)b->idx * ent->bsize, fl->len,
-                                  fl->buf);
-    if (rc == 0 && !have) {
-        /* readers waiting for these bytes take them from memory now;
-         * the checksum and the disk write follow (the block stays
-         * FETCHING, i.e. unclaimed on disk, until both are done) */
-        pthread_mutex_lock(&cache->lock);
+    memset(run, 0, sizeof *run);
+    run->obj = obj;
+    run->first = idx;
+    if (max > CACHE_RUN_MAX)
+        max = CACHE_RUN_MAX;
+    for (uint32_t j = idx; j < ent->nblocks && run->n < max; j++) {
+        struct cache_blk *b = &ent->blk[j];
+        struct cache_fl *fl;
+        if (b->state != CACHE_BLK_MISSING || b->mem)
+            break;
+        fl = fl_new(cache, cache_blk_len(ent, j));
+        if (!fl)
+            break;
+        claim(cache, b, fl);
+        run->fl[run->n++] = fl;
+    }
+    return run->n;
+}
+
+/* Drop the run's reference on its block k (not fl[0] with keep). [L] */
+static void run_put(struct cache_run *r, uint32_t k)
+{
+    if (!(r->keep && k == 0))
+        cache_fl_put(r->fl[k]);
+}
+
+void cache_blk_store(struct cache_obj *obj, uint32_t idx,
+                     struct cache_fl *fl, int fetched)
+{
+    struct cache *cache = obj->cache;
+    struct cache_blk *b = &obj->ent->blk[idx];
+    uint32_t crc = cache_crc32c(0, fl->buf, fl->len);
+    int stored = store(obj, b, fl) == 0, commit;
+
+    pthread_mutex_lock(&cache->lock);
+    if (fetched)
+        cache->st.bytes_downloaded += fl->len;
+    commit = finish(cache, b, fl, 0, stored, crc);
+    if (commit)
+        commit = cache_commit_schedule(obj) != 0;
+    cache_fl_put(fl);
+    pthread_mutex_unlock(&cache->lock);
+    if (commit)
+        (void)cache_meta_commit(cache, obj->ent);
+}
+
+/* Block k of the run has all its bytes: readers waiting for them take
+ * them from memory now; the checksum and the disk write follow (the
+ * block stays FETCHING, i.e. unclaimed on disk, until both are done):
+ * for readahead by the writer thread when it has room, so the download
+ * goes on meanwhile; a reader's own block is stored before its read
+ * returns, as it always was. */
+static void block_done(struct cache_run *r, uint32_t k)
+{
+    struct cache_obj *obj = r->obj;
+    struct cache *cache = obj->cache;
+    struct cache_fl *fl = r->fl[k];
+    int queued;
+
+    pthread_mutex_lock(&cache->lock);
+    if (!r->have) {
         fl->rc = 0;
         fl->done = 1;
         pthread_cond_broadcast(&fl->cv);
-        pthread_mutex_unlock(&cache->lock);
     }
-    if (rc == 0) {
-        crc = cache_crc32c(0, fl->buf, fl->len);
-        stored = store(obj, b, fl) == 0;
-    }
-    pthread_mutex_lock(&cache->lock);
-    if (rc == 0 && !have)
-        cache->st.bytes_downloaded += fl->len;
-    commit = finish(cache, b, fl, rc, stored, crc);
-    if (commit)
-        commit = cache_commit_schedule(obj) != 0;
+    if (r->keep)
+        fl->refs++; /* the store's own; the caller keeps the run's */
+    queued = !r->keep &&
+             cache_store_schedule(obj, r->first + k, fl, !r->have) == 0;
     pthread_mutex_unlock(&cache->lock);
-    if (commit)
-        (void)cache_meta_commit(cache, ent);
-    return rc;
+    if (!queued)
+        cache_blk_store(obj, r->first + k, fl, !r->have);
+}
+
+/* The fetch's sink: bytes into the current block's buffer, on to the
+ * next block at each block boundary. */
+static int run_sink(void *arg, const void *data, size_t len)
+{
+    struct cache_run *r = arg;
+    struct cache *cache = r->obj->cache;
+    const unsigned char *p = data;
+
+    while (len > 0) {
+        struct cache_fl *fl;
+        size_t n;
+        int rc = 0;
+        if (r->cur == r->n)
+            return -EIO; /* more than asked: a broken source */
+        fl = r->fl[r->cur];
+        if (!fl->buf) {
+            pthread_mutex_lock(&cache->lock);
+            rc = fl_buf(cache, fl);
+            pthread_mutex_unlock(&cache->lock);
+            if (rc)
+                return rc;
+        }
+        n = fl->len - r->fill < len ? fl->len - r->fill : len;
+        memcpy(fl->buf + r->fill, p, n);
+        r->fill += n;
+        p += n;
+        len -= n;
+        if (r->fill == fl->len) {
+            block_done(r, r->cur);
+            r->cur++;
+            r->fill = 0;
+        }
+    }
+    return 0;
+}
+
+/* The run ended with rc before blocks cur.. were complete; the waiters
+ * of blocks again.. look again. */
+static void run_fail(struct cache_run *r, int rc, uint32_t again)
+{
+    struct cache *cache = r->obj->cache;
+
+    pthread_mutex_lock(&cache->lock);
+    for (uint32_t k = r->cur; k < r->n; k++) {
+        struct cache_blk *b = &r->obj->ent->blk[r->first + k];
+        r->fl[k]->again = k >= again;
+        (void)finish(cache, b, r->fl[k], rc, 0, 0);
+        run_put(r, k);
+    }
+    pthread_mutex_unlock(&cache->lock);
+}
+
+int cache_run_fetch(struct cache_run *r)
+{
+    struct cache_obj *obj = r->obj;
+    uint64_t off = (uint64_t)r->first * obj->ent->bsize;
+    size_t len = 0;
+    int rc;
+
+    if (r->have) {
+        block_done(r, 0);
+        return 0;
+    }
+    for (uint32_t k = 0; k < r->n; k++)
+        len += r->fl[k]->len;
+    rc = obj->src.fetch(obj->src.arg, off, len, run_sink, r);
+    if (r->cur < r->n) {
+        if (rc == 0)
+            rc = -EIO; /* the source ended short of the object's size */
+        run_fail(r, rc, rc == -ESTALE ? r->n : r->cur + 1);
+    }
+    return r->cur > 0 ? 0 : rc;
+}
+
+void cache_run_drop(struct cache_run *r)
+{
+    run_fail(r, -ECANCELED, 0);
 }
 
 /* The in-memory copy of a block since its download (stored or not: a
@@ -349,7 +514,9 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
     return 0;
 }
 
-/* Wait for the download of b in flight. [L] on entry and exit. */
+/* Wait for the download of b in flight. [L] on entry and exit. Returns
+ * 0 (ref filled), -errno, or 1: look again (the run b belonged to failed
+ * before b's bytes came, and b is MISSING again). */
 static int get_fetching(struct cache *cache, struct cache_blk *b, int reader,
                         struct cache_blk_ref *ref)
 {
@@ -363,8 +530,10 @@ static int get_fetching(struct cache *cache, struct cache_blk *b, int reader,
         pthread_cond_wait(&fl->cv, &cache->lock);
     rc = fl->rc;
     if (rc < 0) {
+        /* (the block is not this download's any more: finish() let go) */
+        int again = fl->again && b->fl != fl;
         cache_fl_put(fl);
-        return rc;
+        return again ? 1 : rc;
     }
     ref->fd = -1;
     ref->fl = fl;
@@ -376,8 +545,9 @@ int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
 {
     struct cache *cache = obj->cache;
     struct cache_ent *ent = obj->ent;
+    struct cache_run run;
     struct cache_fl *fl;
-    int rc, have;
+    int rc;
 
     pthread_mutex_lock(&cache->lock);
     for (;;) {
@@ -399,27 +569,30 @@ int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
         }
         if (b->state == CACHE_BLK_FETCHING) {
             rc = get_fetching(cache, b, reader, ref);
+            if (rc == 1)
+                continue;
             break;
         }
-        /* MISSING: download it, or store the copy an earlier download
-         * left in memory when the disk was full */
-        have = b->mem != NULL;
-        fl = have ? b->mem : fl_new(cache, cache_blk_len(ent, idx));
-        if (!fl) {
+        /* MISSING: download it alone (the reader waits for its first
+         * byte: no run), or store the copy an earlier download left in
+         * memory when the disk was full */
+        if (b->mem) {
+            run = (struct cache_run){.obj = obj, .first = idx, .n = 1,
+                                     .have = 1, .fl = {b->mem}};
+            b->mem->refs++;
+            claim(cache, b, b->mem);
+        } else if (cache_run_claim(obj, idx, 1, &run) == 0) {
             rc = -ENOMEM;
             break;
         }
-        if (have)
-            fl->refs++;
-        b->fl = fl;
-        b->state = CACHE_BLK_FETCHING;
-        cache->st.in_flight++;
+        run.keep = 1;
+        fl = run.fl[0];
         if (reader)
-            cache->st.misses += !have;
+            cache->st.misses += !run.have;
         if (reader)
-            cache->st.hits += have;
+            cache->st.hits += run.have;
         pthread_mutex_unlock(&cache->lock);
-        rc = download(obj, b, fl, have);
+        rc = cache_run_fetch(&run);
         pthread_mutex_lock(&cache->lock);
         if (rc < 0) {
             cache_fl_put(fl);

@@ -31,6 +31,8 @@
 #define CACHE_MEM_KEEP 6           /* downloaded blocks kept in memory */
 #define CACHE_ALIGN 4096u          /* O_DIRECT buffer/length alignment */
 #define CACHE_POOL 6               /* idle block buffers kept for reuse */
+#define CACHE_RUN_MAX 16           /* most blocks in one readahead request */
+#define CACHE_WQ_CAP 4             /* downloaded blocks queued for the writer */
 
 enum cache_blk_state {
     CACHE_BLK_MISSING = 0,
@@ -38,16 +40,36 @@ enum cache_blk_state {
     CACHE_BLK_FETCHING /* fl != NULL */
 };
 
-/* One download in flight. Refcounted: the downloader plus each waiter.
- * buf holds the block's bytes once done && rc == 0 (immutable then). */
+/* One block's download in flight (alone, or one block of a run).
+ * Refcounted: the downloader plus each waiter. buf is allocated when the
+ * block's first byte arrives (a run's later blocks hold no memory before)
+ * and holds the block's bytes once done && rc == 0 (immutable then). */
 struct cache_fl {
     struct cache *cache; /* owner of the buffer pool */
     pthread_cond_t cv;
-    int done; /* [L] */
-    int rc;   /* [L] 0 or -errno, valid when done */
-    int refs; /* [L] */
+    int done;  /* [L] */
+    int rc;    /* [L] 0 or -errno, valid when done */
+    int again; /* [L] with rc: the run this block belonged to failed
+                  before its bytes came; the block is MISSING again and a
+                  waiter fetches it itself rather than take the error */
+    int refs;  /* [L] */
     size_t len;
-    unsigned char *buf;
+    unsigned char *buf; /* written only by the downloader until done */
+};
+
+/* A run: blocks [first, first + n) of one object, each claimed
+ * (FETCHING, its own cache_fl, so that a reader waits on exactly the
+ * block it needs) and brought by one streamed fetch. cur and fill belong
+ * to the downloader. */
+struct cache_run {
+    struct cache_obj *obj;
+    uint32_t first, n;
+    uint32_t cur;  /* the block whose bytes are arriving */
+    size_t fill;   /* its bytes so far */
+    int have;      /* one block whose bytes are in memory already (a
+                      download an earlier full disk kept): store only */
+    int keep;      /* the caller keeps the reference on fl[0] */
+    struct cache_fl *fl[CACHE_RUN_MAX];
 };
 
 struct cache_ent;
@@ -100,12 +122,22 @@ struct cache_obj {
     int refs;          /* [L] caller + queued readahead jobs */
     int released;      /* [L] caller released it */
     uint64_t last_end; /* [L] end of the previous read */
+    uint64_t seq_start; /* [L] where the current sequential reading began */
 };
 
 #define CACHE_JOB_COMMIT UINT32_MAX /* job: commit the object's meta */
 struct cache_job {
     struct cache_obj *obj;
-    uint32_t idx; /* block to prefetch, or CACHE_JOB_COMMIT */
+    uint32_t idx;          /* block to prefetch, or CACHE_JOB_COMMIT */
+    struct cache_run *run; /* a claimed run to download (owned), or NULL */
+};
+
+/* A downloaded block for the writer thread to checksum and store. */
+struct cache_wjob {
+    struct cache_obj *obj; /* a reference */
+    uint32_t idx;
+    struct cache_fl *fl;   /* a reference */
+    int fetched;           /* bytes from the network (not a kept copy) */
 };
 
 /* Test hook: replaces pwrite() for block data (to inject ENOSPC/EIO). */
@@ -122,6 +154,7 @@ struct cache {
     uint64_t min_free;
     uint32_t bsize;
     int ra_blocks;
+    int run_blocks; /* most blocks a readahead request brings */
     int nworkers;
     cache_pwrite_fn pwrite_hook;
 
@@ -148,8 +181,17 @@ struct cache {
     struct cache_job q[CACHE_QUEUE_CAP]; /* [L] ring */
     int qhead, qlen;                     /* [L] */
     int stopping;                        /* [L] */
+    int nruns;                           /* [L] runs claimed, not done */
     pthread_t *workers;
     int nstarted;
+    /* The writer: stores downloaded blocks, so that a run's download goes
+     * on while its earlier blocks are checksummed and written. */
+    pthread_t writer;
+    int writer_started;
+    pthread_cond_t wcv;                   /* [L] the writer waits here */
+    struct cache_wjob wq[CACHE_WQ_CAP];   /* [L] ring */
+    int wqhead, wqlen;                    /* [L] */
+    int wstop;                            /* [L] */
 
     pthread_mutex_t doc_lock; /* serializes doc renames/unlinks */
 };
@@ -238,8 +280,8 @@ struct cache_blk_ref {
     struct cache_fl *fl;
 };
 /* Make block idx readable: 0 (ref filled; release with cache_blk_put),
- * CACHE_BLK_DIRECT, or -errno from the fetch. reader != 0 counts hits and
- * misses. No lock held on entry. */
+ * CACHE_BLK_DIRECT, or -errno from the fetch. A missing block is fetched
+ * alone. reader != 0 counts hits and misses. No lock held on entry. */
 int cache_blk_get(struct cache_obj *obj, uint32_t idx, int reader,
                   struct cache_blk_ref *ref);
 void cache_blk_put(struct cache_obj *obj, uint32_t idx,
@@ -251,6 +293,29 @@ ssize_t cache_blk_pread(struct cache_blk_ref *ref, void *dst, size_t n,
 int cache_fetch_exact(struct cache_obj *obj, uint64_t off, size_t len,
                       void *buf);
 void cache_fl_put(struct cache_fl *fl); /* [L] */
+/* Claim block idx, MISSING and not in memory, and the blocks after it
+ * that are too, up to max blocks in all (and CACHE_RUN_MAX): each becomes
+ * FETCHING with its own cache_fl. Returns the number claimed (0 when out
+ * of memory). [L] */
+uint32_t cache_run_claim(struct cache_obj *obj, uint32_t idx, uint32_t max,
+                         struct cache_run *run);
+/* Download a claimed run with one fetch. Each block is published to its
+ * waiters as soon as its bytes are in, then checksummed and stored. When
+ * the fetch fails, the block that was arriving gets its error; the later
+ * ones go back to MISSING and their waiters fetch them themselves (but
+ * -ESTALE goes to every one: the object is gone). The run's references
+ * are dropped, except fl[0]'s with run->keep. Returns the outcome of the
+ * first block: 0 or -errno. No lock held on entry. */
+int cache_run_fetch(struct cache_run *run);
+/* A claimed run that will not be fetched: its blocks go back to MISSING
+ * and their waiters look again. No lock held on entry. */
+void cache_run_drop(struct cache_run *run);
+/* Checksum and store block idx from the bytes of its download fl (done,
+ * rc 0; the block still FETCHING), then publish the outcome (PRESENT, or
+ * MISSING with the bytes kept in memory) and drop the reference on fl.
+ * No lock held on entry. */
+void cache_blk_store(struct cache_obj *obj, uint32_t idx,
+                     struct cache_fl *fl, int fetched);
 
 /* Block-sized buffers straight from mmap (page-aligned for O_DIRECT):
  * freed ones go back to the system at once instead of lingering in
@@ -260,9 +325,15 @@ void cache_buf_free(void *p, size_t cap);
 
 /* ---- cache_ra.c (readahead workers) ---- */
 int cache_workers_start(struct cache *cache);
+/* Stops the workers, then the writer once it has stored what it holds. */
 void cache_workers_stop(struct cache *cache);
-/* Queue readahead of blocks after `last` for obj. [L] */
-void cache_ra_schedule(struct cache_obj *obj, uint32_t last);
+/* Give block idx's download to the writer (taking over the reference on
+ * fl): 0, or -EAGAIN when it has no room (store it yourself). [L] */
+int cache_store_schedule(struct cache_obj *obj, uint32_t idx,
+                         struct cache_fl *fl, int fetched);
+/* Queue readahead of the `window` blocks after `last` for obj (claiming
+ * runs of missing blocks, see cache_ra.c). [L] */
+void cache_ra_schedule(struct cache_obj *obj, uint32_t last, uint32_t window);
 /* Queue a metadata commit of obj's entry, so a reader never waits on the
  * fdatasync. 0, or -EAGAIN when no worker can take it (commit inline). [L]
  */

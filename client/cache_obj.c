@@ -149,14 +149,25 @@ static int read_direct(struct cache_obj *obj, void *buf, size_t len,
 
 /* Sequential-reader detection: a read starting within one block of where
  * the previous one ended (FUSE may reorder concurrent reads a little)
- * starts readahead after the read's last block. [L] */
+ * starts readahead after the read's last block. A reader that has gone a
+ * whole window sequentially gets twice the window: more runs in flight,
+ * so that a media host a round trip away keeps up, while short
+ * sequential reads (headers, probes) do not pay for it. [L] */
 static void note_read(struct cache_obj *obj, uint64_t off, uint64_t len)
 {
     uint64_t bs = obj->ent->bsize, prev = obj->last_end;
+    uint32_t window = (uint32_t)obj->cache->ra_blocks;
 
     obj->last_end = off + len;
-    if (off + bs >= prev && off <= prev + bs && obj->cache->ra_blocks > 0)
-        cache_ra_schedule(obj, (uint32_t)((off + len - 1) / bs));
+    if (off + bs < prev || off > prev + bs) {
+        obj->seq_start = off;
+        return;
+    }
+    if (window == 0)
+        return;
+    if (off >= obj->seq_start + (uint64_t)window * bs)
+        window *= 2;
+    cache_ra_schedule(obj, (uint32_t)((off + len - 1) / bs), window);
 }
 
 static int read_block(struct cache_obj *obj, uint32_t idx, void *dst,

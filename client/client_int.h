@@ -146,6 +146,14 @@ struct api_call {
     void *sink;              /* see struct http_req */
     size_t sink_cap;
     uint64_t skip_if_full;
+    int (*sink_fn)(void *arg, const struct http_resp *resp, const void *data,
+                   size_t len);
+    void *sink_arg;
+    /* Called before each attempt (the retries too) with the request about
+     * to go out, which it may adjust: a streamed read asks only for the
+     * bytes its sink has not had yet. May be NULL. */
+    void (*prepare)(void *arg, struct http_req *q);
+    void *prepare_arg;
     int64_t deadline;        /* absolute api_now_ms(); 0: default */
 };
 

@@ -42,6 +42,7 @@ struct xfer {
     uint64_t skip;       /* bytes still to drop (200 to a ranged GET) */
     int sink_checked;    /* status looked at for skip */
     int sink_full;       /* sink filled: transfer ended on purpose */
+    int sink_refused;    /* sink_fn said stop */
     int too_big;
 };
 
@@ -245,19 +246,21 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userp)
     return len;
 }
 
-/* Body into the caller's sink; with a 200 to a ranged request, drop the
- * first skip_if_full bytes. Returns 0 when the sink is full (this ends
- * the transfer on purpose), else len. */
+/* Body into the caller's sink (buffer or sink_fn); with a 200 to a
+ * ranged request, drop the first skip_if_full bytes. Returns 0 when the
+ * sink is full (this ends the transfer on purpose) or sink_fn refused,
+ * else len. */
 static size_t sink_write(struct xfer *x, const char *buf, size_t len)
 {
     const struct http_req *q = x->req;
     struct http_resp *r = x->resp;
-    size_t take, room;
+    size_t take, room, put;
 
     if (!x->sink_checked) {
         long status = 0;
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         x->sink_checked = 1;
+        r->status = status; /* for sink_fn */
         if (status == 200 && q->range)
             x->skip = q->skip_if_full;
     }
@@ -269,14 +272,18 @@ static size_t sink_write(struct xfer *x, const char *buf, size_t len)
         take -= n;
     }
     room = q->sink_cap - r->len;
+    put = take < room ? take : room;
+    if (put > 0 && q->sink_fn && q->sink_fn(q->sink_arg, r, buf, put) != 0) {
+        x->sink_refused = 1;
+        return 0;
+    }
+    if (put > 0 && !q->sink_fn)
+        memcpy((char *)q->sink + r->len, buf, put);
+    r->len += put;
     if (take > room) {
-        memcpy((char *)q->sink + r->len, buf, room);
-        r->len += room;
         x->sink_full = 1;
         return 0;
     }
-    memcpy((char *)q->sink + r->len, buf, take);
-    r->len += take;
     return len;
 }
 
@@ -286,7 +293,7 @@ static size_t on_body(char *buf, size_t size, size_t nitems, void *userp)
     struct http_resp *r = x->resp;
     size_t len = size * nitems;
 
-    if (x->req->sink)
+    if (x->req->sink || x->req->sink_fn)
         return sink_write(x, buf, len);
     if (r->len + len > x->req->max_body) {
         x->too_big = 1;
@@ -414,7 +421,7 @@ static void set_options(struct http_ctx *h, struct xfer *x,
         curl_easy_setopt(e, CURLOPT_USERNAME, q->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, q->password ? q->password : "");
     }
-    if (q->sink && q->sink_cap >= HTTP_SINK_BUFFER)
+    if ((q->sink || q->sink_fn) && q->sink_cap >= HTTP_SINK_BUFFER)
         /* big media ranges: fewer recv() calls and write callbacks */
         curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)HTTP_SINK_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -436,6 +443,8 @@ static enum http_result classify(struct xfer *x, CURLcode cc)
     case CURLE_WRITE_ERROR:
         if (x->sink_full)
             return HTTP_OK;
+        if (x->sink_refused)
+            return HTTP_ESINK;
         return x->too_big ? HTTP_ETOOBIG : HTTP_ENOMEM;
     case CURLE_ABORTED_BY_CALLBACK:
         return HTTP_ESHUTDOWN;

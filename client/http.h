@@ -33,6 +33,8 @@ void http_free(struct http_ctx *h);
 void http_shutdown(struct http_ctx *h);
 int http_is_shutdown(const struct http_ctx *h);
 
+struct http_resp;
+
 struct http_req {
     const char *method;       /* "GET", "HEAD", "POST", "PUT", ... */
     const char *url;          /* absolute URL */
@@ -55,6 +57,14 @@ struct http_req {
     void *sink;
     size_t sink_cap;
     uint64_t skip_if_full;
+    /* Optional streaming sink, instead of sink (same sink_cap and
+     * skip_if_full rules): each piece of the body goes to sink_fn as it
+     * arrives, in order, with resp (status and headers complete; resp->len
+     * counts the bytes handed over before this piece). A nonzero return
+     * ends the transfer with HTTP_ESINK. */
+    int (*sink_fn)(void *arg, const struct http_resp *resp, const void *data,
+                   size_t len);
+    void *sink_arg;
 };
 
 enum http_result {
@@ -65,6 +75,7 @@ enum http_result {
     HTTP_ETIMEOUT,     /* timeout or low-speed abort */
     HTTP_ETOOBIG,      /* body exceeded max_body */
     HTTP_ESHUTDOWN,    /* http_shutdown() was called */
+    HTTP_ESINK,        /* the streaming sink refused the body */
 };
 
 struct http_resp {

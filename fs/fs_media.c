@@ -320,28 +320,47 @@ static int fetch_media(struct fetch_arg *a, int renew, struct api_media *m)
     return rc;
 }
 
-static int media_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                       size_t *got)
+/* The cache's sink, remembering its error (the client only says that
+ * the receiver stopped the read). */
+struct media_sink {
+    cache_sink_fn fn;
+    void *arg;
+    int rc;
+};
+
+static int media_sink_put(void *arg, const void *data, size_t len)
+{
+    struct media_sink *k = arg;
+
+    k->rc = k->fn(k->arg, data, len);
+    return k->rc;
+}
+
+/* The cache's fetch: [off, off+len) streamed to sink with one request; an
+ * expired URL is renewed once and the read goes on after the bytes
+ * already handed over. */
+static int media_fetch(void *arg, uint64_t off, size_t len,
+                       cache_sink_fn sink, void *sink_arg)
 {
     struct fetch_arg *a = arg;
+    struct media_sink k = {sink, sink_arg, 0};
     struct api_error err = {0};
     struct api_media m = {0};
     enum api_rc arc = API_EHTTP;
+    size_t done = 0, got;
     int rc = 0;
 
-    *got = 0;
-    if (a->head && off + len <= a->head_len) { /* came with the probe */
-        memcpy(buf, a->head + off, len);
-        *got = len;
-        return 0;
-    }
+    if (a->head && off + len <= a->head_len) /* came with the probe */
+        return sink(sink_arg, a->head + off, len);
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = fetch_media(a, attempt > 0, &m);
         if (rc)
             break;
-        api_error_clear(&err);
-        arc = api_media_read(a->ctx->client, &m, off, len, buf, got, &err);
+        got = 0;
+        arc = api_media_stream(a->ctx->client, &m, off + done, len - done,
+                               media_sink_put, &k, &got, &err);
         api_media_clear(&m);
+        done += got;
         if (arc == API_OK)
             return 0;
         if (!(arc == API_EHTTP && err.http_status == 403))
@@ -349,6 +368,8 @@ static int media_fetch(void *arg, uint64_t off, size_t len, void *buf,
     }
     if (rc)
         return rc;
+    if (k.rc)
+        return k.rc;
     if (arc == API_ECHANGED) {
         mres_forget(a->ctx, a->mr.key);
         return -ESTALE;

@@ -19,10 +19,11 @@ jobs=$(nproc)
 # a test on any sanitizer report in the daemon's log).
 if [ -z "${RECFS_NO_TSAN:-}" ] && [ "$#" -eq 0 ]; then
   tsan="$build-tsan"
-  tsan_targets=(unit_test_cache_concurrency integration_test_client_net
+  tsan_targets=(unit_test_cache_concurrency unit_test_cache_runs
+                integration_test_client_net
                 recfs integration_test_fs_read integration_test_fs_media
                 integration_test_fs_write)
-  tsan_tests='unit_test_cache_concurrency|integration_test_client_net|integration_test_fs_(read|media|write)$|shell_test_fs_readdir_stream'
+  tsan_tests='unit_test_cache_(concurrency|runs)|integration_test_client_net|integration_test_fs_(read|media|write)$|shell_test_fs_readdir_stream'
   echo "== ThreadSanitizer build"
   cmake -S "$top" -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DENABLE_TSAN=ON \
         -DENABLE_SANITIZERS=OFF -DENABLE_WERROR=ON -DBUILD_TESTING=ON >/dev/null

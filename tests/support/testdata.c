@@ -25,6 +25,33 @@ void test_fill(uint64_t seed, uint64_t off, void *buf, size_t len)
         p[i] = test_byte_at(seed, off + i);
 }
 
+int test_stream(uint64_t seed, uint64_t size, uint64_t off, size_t len,
+                int (*sink)(void *arg, const void *data, size_t len),
+                void *sink_arg)
+{
+    unsigned char piece[TEST_PIECE];
+    uint64_t end = off >= size ? off : size - off < len ? size : off + len;
+
+    for (uint64_t pos = off; pos < end;) {
+        size_t n = end - pos < TEST_PIECE ? (size_t)(end - pos) : TEST_PIECE;
+        int rc;
+        test_fill(seed, pos, piece, n);
+        rc = sink(sink_arg, piece, n);
+        if (rc)
+            return rc;
+        pos += n;
+    }
+    return 0;
+}
+
+void test_count_blocks(int *counts, size_t n, uint32_t bs, uint64_t off,
+                       size_t len)
+{
+    for (uint64_t i = off / bs; len > 0 && i <= (off + len - 1) / bs && i < n;
+         i++)
+        __atomic_add_fetch(&counts[i], 1, __ATOMIC_SEQ_CST);
+}
+
 ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off)
 {
     (void)fd;

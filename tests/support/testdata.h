@@ -12,6 +12,19 @@ unsigned char test_byte_at(uint64_t seed, uint64_t off);
 /* buf[i] = test_byte_at(seed, off + i) for i < len. */
 void test_fill(uint64_t seed, uint64_t off, void *buf, size_t len);
 
+/* A streamed fetch (cache_fetch_fn) of the test object of seed and size:
+ * [off, off+len), clipped to size, handed to sink in pieces of at most
+ * TEST_PIECE bytes (not a divisor of any block size: pieces straddle
+ * block boundaries). Returns 0, or the sink's error. */
+#define TEST_PIECE 61000u
+int test_stream(uint64_t seed, uint64_t size, uint64_t off, size_t len,
+                int (*sink)(void *arg, const void *data, size_t len),
+                void *sink_arg);
+/* counts[i]++ for every block of size bs that [off, off+len) touches,
+ * i < n (atomically: fakes are called from several threads). */
+void test_count_blocks(int *counts, size_t n, uint32_t bs, uint64_t off,
+                       size_t len);
+
 /* A block-write hook (cache_set_pwrite_hook) for a full disk: always
  * fails with ENOSPC. */
 ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off);

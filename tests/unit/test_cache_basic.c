@@ -33,25 +33,18 @@ struct fake {
     int freed;
 };
 
-static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                      size_t *got)
+static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                      void *sink_arg)
 {
     struct fake *f = arg;
 
     __atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
-    if (off / BS < MAXB)
-        __atomic_add_fetch(&f->per_block[off / BS], 1, __ATOMIC_SEQ_CST);
+    test_count_blocks(f->per_block, MAXB, BS, off, len);
     if (f->fail_next > 0) {
         f->fail_next--;
         return f->fail_rc;
     }
-    if (off >= f->size)
-        len = 0;
-    else if (len > f->size - off)
-        len = (size_t)(f->size - off);
-    test_fill(f->seed, off, buf, len);
-    *got = len;
-    return 0;
+    return test_stream(f->seed, f->size, off, len, sink, sink_arg);
 }
 
 static void fake_free(void *arg) { ((struct fake *)arg)->freed++; }

@@ -40,8 +40,8 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int mem_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                     size_t *got)
+static int mem_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                     void *sink_arg)
 {
     struct src *s = arg;
 
@@ -53,9 +53,7 @@ static int mem_fetch(void *arg, uint64_t off, size_t len, void *buf,
             (s->mb_per_s > 0 ? (double)len / (s->mb_per_s * 1e6) * 1e6 : 0);
         usleep((useconds_t)us);
     }
-    memcpy(buf, s->data + off, len);
-    *got = len;
-    return 0;
+    return sink(sink_arg, s->data + off, len);
 }
 
 static struct cache *bench_cache(const char *dir, uint32_t bs)
@@ -180,10 +178,23 @@ static size_t sink_write(char *p, size_t size, size_t n, void *arg)
 
 static __thread CURL *tls_curl; /* one handle per thread, never freed */
 
-static int http_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                      size_t *got)
+/* Body straight into the cache's sink. */
+struct stream_sink {
+    cache_sink_fn fn;
+    void *arg;
+};
+
+static size_t stream_write(char *p, size_t size, size_t n, void *arg)
 {
-    struct sink k = {.buf = buf, .cap = len};
+    struct stream_sink *k = arg;
+
+    return k->fn(k->arg, p, size * n) == 0 ? size * n : 0;
+}
+
+static int http_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                      void *sink_arg)
+{
+    struct stream_sink k = {sink, sink_arg};
     char range[64];
     CURL *h = tls_curl ? tls_curl : (tls_curl = curl_easy_init());
 
@@ -193,12 +204,9 @@ static int http_fetch(void *arg, uint64_t off, size_t len, void *buf,
     curl_easy_setopt(h, CURLOPT_RANGE, range);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &k);
-    if (curl_easy_perform(h) != CURLE_OK)
-        return -EIO;
-    *got = k.len;
-    return 0;
+    return curl_easy_perform(h) == CURLE_OK ? 0 : -EIO;
 }
 
 static void over_http(const char *dir, const char *url, uint64_t size,

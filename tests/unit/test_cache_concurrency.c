@@ -30,20 +30,16 @@ struct fake {
     int per_block[NBLK];
 };
 
-static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                      size_t *got)
+static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                      void *sink_arg)
 {
     struct fake *f = arg;
 
     __atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&f->per_block[off / BS], 1, __ATOMIC_SEQ_CST);
+    test_count_blocks(f->per_block, NBLK, BS, off, len);
     if (f->delay_us)
         usleep((useconds_t)f->delay_us);
-    if (len > f->size - off)
-        len = (size_t)(f->size - off);
-    test_fill(f->seed, off, buf, len);
-    *got = len;
-    return 0;
+    return test_stream(f->seed, f->size, off, len, sink, sink_arg);
 }
 
 static char tmpdir[64];

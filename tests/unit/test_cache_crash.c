@@ -31,19 +31,15 @@ struct fake {
     int calls;
 };
 
-static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                      size_t *got)
+static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                      void *sink_arg)
 {
     struct fake *f = arg;
 
     __atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
     if (f->delay_us)
         usleep((useconds_t)f->delay_us);
-    if (len > SIZE - off)
-        len = (size_t)(SIZE - off);
-    test_fill(f->seed, off, buf, len);
-    *got = len;
-    return 0;
+    return test_stream(f->seed, SIZE, off, len, sink, sink_arg);
 }
 
 static char tmpdir[64];

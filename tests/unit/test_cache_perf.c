@@ -28,21 +28,14 @@ struct fake {
     int per_block[MAXB];
 };
 
-static int fake_fetch(void *arg, uint64_t off, size_t len, void *buf,
-                      size_t *got)
+static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
+                      void *sink_arg)
 {
     struct fake *f = arg;
 
     __atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
-    if (off / BS < MAXB)
-        __atomic_add_fetch(&f->per_block[off / BS], 1, __ATOMIC_SEQ_CST);
-    if (off >= f->size)
-        len = 0;
-    else if (len > f->size - off)
-        len = (size_t)(f->size - off);
-    test_fill(f->seed, off, buf, len);
-    *got = len;
-    return 0;
+    test_count_blocks(f->per_block, MAXB, BS, off, len);
+    return test_stream(f->seed, f->size, off, len, sink, sink_arg);
 }
 
 static char tmpdir[64];
