@@ -36,10 +36,14 @@ static int cli_option(struct cli_state *st, const char *arg)
                  "the config file");
         return -1;
     }
-    if (def)
+    if (def) {
+        /* the command line is read first: an option it already set was
+         * set by an earlier -o, and a later one wins (as with mount) */
+        st->o->given &= ~(1ULL << fs_optable_index(def));
         return fs_opts_set(st->o, name, eq ? eq + 1 : "", st->err, st->n)
                    ? -1
                    : (def->flags & FS_OPT_FUSE_TOO) ? 1 : 0;
+    }
     fo = fs_fuseopt_find(name);
     if (fo && (fo->arg != NULL) != (eq != NULL)) {
         snprintf(st->err, st->n, fo->arg ? "option '%s' needs a value"

@@ -235,6 +235,41 @@ static void test_fstab_style(void **state)
     fuse_opt_free_args(&a);
 }
 
+/* The same option twice on the command line: the later one wins, as
+ * with mount(8) (a wrapper's defaults, then the user's own); a bad later
+ * value is an error, not ignored. */
+static void test_later_option_wins(void **state)
+{
+    static const struct {
+        const char *o1, *o2;
+        int rc;
+        long ttl;
+        const char *dir;
+    } cases[] = {
+        {"metadata_ttl=1", "metadata_ttl=60,format=WAV", 0, 60, NULL},
+        {"cache_dir=/a,cache_dir=/b", "format=WAV", 0, -1, "/b"},
+        {"metadata_ttl=5", "metadata_ttl=x", -1, -1, NULL},
+    };
+    struct fuse_args a;
+    struct fs_opts o;
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[] = {"recfs", "/mnt", "-o", cases[i].o1,
+                              "-o", cases[i].o2, NULL};
+        assert_int_equal(parse(argv, &o, &a, err, sizeof err), cases[i].rc);
+        if (cases[i].rc)
+            assert_non_null(strstr(err, "metadata_ttl"));
+        if (cases[i].ttl >= 0)
+            assert_int_equal(o.metadata_ttl, cases[i].ttl);
+        if (cases[i].dir)
+            assert_string_equal(o.cache_dir, cases[i].dir);
+        fs_opts_clear(&o);
+        fuse_opt_free_args(&a);
+    }
+}
+
 /* recfs(1) documents every option of the table. */
 static void test_man_page_lists_everything(void **state)
 {
@@ -279,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_fuse_options_reach_libfuse),
         cmocka_unit_test(test_unknown_and_suggestions),
         cmocka_unit_test(test_fstab_style),
+        cmocka_unit_test(test_later_option_wins),
         cmocka_unit_test(test_man_page_lists_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
