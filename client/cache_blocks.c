@@ -20,10 +20,19 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache_int.h"
 #include "log.h"
+
+static uint64_t mono_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
 
 static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
@@ -378,6 +387,16 @@ static int run_sink(void *arg, const void *data, size_t len)
     struct cache *cache = r->obj->cache;
     const unsigned char *p = data;
 
+    if (r->t0_us && len > 0) { /* the first bytes: note the round trip */
+        uint64_t t = mono_us() - r->t0_us;
+        uint32_t us = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+        r->t0_us = 0;
+        pthread_mutex_lock(&cache->lock);
+        cache->rtt_us = cache->rtt_us ? (uint32_t)(((uint64_t)cache->rtt_us
+                                                    * 3 + us) / 4)
+                                      : us;
+        pthread_mutex_unlock(&cache->lock);
+    }
     while (len > 0) {
         struct cache_fl *fl;
         size_t n;
@@ -435,6 +454,7 @@ int cache_run_fetch(struct cache_run *r)
     }
     for (uint32_t k = 0; k < r->n; k++)
         len += r->fl[k]->len;
+    r->t0_us = mono_us();
     rc = obj->src.fetch(obj->src.arg, off, len, run_sink, r);
     if (r->cur < r->n) {
         if (rc == 0)

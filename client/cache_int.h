@@ -31,6 +31,10 @@
 #define CACHE_MEM_KEEP 6           /* downloaded blocks kept in memory */
 #define CACHE_ALIGN 4096u          /* O_DIRECT buffer/length alignment */
 #define CACHE_POOL 6               /* idle block buffers kept for reuse */
+/* A sequential reader's readahead window doubles only when the media
+ * source's time to first byte is at least this: a deeper window hides a
+ * round trip, and costs where there is none (loopback: ~8 %). */
+#define CACHE_DEEP_RTT_US 3000
 #define CACHE_RUN_MAX 16           /* most blocks in one readahead request */
 #define CACHE_WQ_CAP 4             /* downloaded blocks queued for the writer */
 
@@ -69,6 +73,7 @@ struct cache_run {
     int have;      /* one block whose bytes are in memory already (a
                       download an earlier full disk kept): store only */
     int keep;      /* the caller keeps the reference on fl[0] */
+    uint64_t t0_us; /* when the request went out; 0 once bytes came */
     struct cache_fl *fl[CACHE_RUN_MAX];
 };
 
@@ -182,6 +187,8 @@ struct cache {
     int qhead, qlen;                     /* [L] */
     int stopping;                        /* [L] */
     int nruns;                           /* [L] runs claimed, not done */
+    uint32_t rtt_us; /* [L] the media source's time to first byte,
+                        smoothed over the last requests (0: none yet) */
     pthread_t *workers;
     int nstarted;
     /* The writer: stores downloaded blocks, so that a run's download goes

@@ -150,9 +150,10 @@ static int read_direct(struct cache_obj *obj, void *buf, size_t len,
 /* Sequential-reader detection: a read starting within one block of where
  * the previous one ended (FUSE may reorder concurrent reads a little)
  * starts readahead after the read's last block. A reader that has gone a
- * whole window sequentially gets twice the window: more runs in flight,
- * so that a media host a round trip away keeps up, while short
- * sequential reads (headers, probes) do not pay for it. [L] */
+ * whole window sequentially gets twice the window when the media source
+ * is a round trip away (CACHE_DEEP_RTT_US): more runs in flight, so that
+ * it keeps up, while short sequential reads (headers, probes) and a
+ * source close by do not pay for it. [L] */
 static void note_read(struct cache_obj *obj, uint64_t off, uint64_t len)
 {
     uint64_t bs = obj->ent->bsize, prev = obj->last_end;
@@ -165,7 +166,8 @@ static void note_read(struct cache_obj *obj, uint64_t off, uint64_t len)
     }
     if (window == 0)
         return;
-    if (off >= obj->seq_start + (uint64_t)window * bs)
+    if (off >= obj->seq_start + (uint64_t)window * bs &&
+        obj->cache->rtt_us >= CACHE_DEEP_RTT_US)
         window *= 2;
     cache_ra_schedule(obj, (uint32_t)((off + len - 1) / bs), window);
 }

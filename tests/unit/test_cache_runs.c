@@ -44,6 +44,7 @@ struct fake {
     uint64_t fail_at; /* a fetch reaching this offset fails with fail_rc */
     int fail_rc;
     int delay_us;     /* after each piece: a link slower than the reader */
+    int ttfb_us;      /* before the first byte: a source a round trip away */
     int ncalls;
     struct call calls[MAXCALLS];
     int per_block[NBLK];
@@ -62,6 +63,8 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
     f->ncalls++;
     test_count_blocks(f->per_block, NBLK, BS, off, len);
     pthread_mutex_unlock(&f->mu);
+    if (f->ttfb_us)
+        usleep((useconds_t)f->ttfb_us);
     for (uint64_t pos = off; pos < end;) {
         size_t n = end - pos < PIECE ? (size_t)(end - pos) : PIECE;
         int fail = 0, rc;
@@ -253,6 +256,58 @@ static void test_cold_sequential(void **state)
     fake_destroy(&f);
 }
 
+/* Highest block index fetched so far (-1: none). */
+static int highest_fetched(struct fake *f)
+{
+    int h = -1;
+
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < NBLK; i++)
+        if (f->per_block[i])
+            h = i;
+    pthread_mutex_unlock(&f->mu);
+    return h;
+}
+
+/* Read blocks 0..11 one at a time (downloads settled in between) from a
+ * source whose first byte takes ttfb_us; the highest block fetched. */
+static int reach(int ttfb_us)
+{
+    struct fake f;
+    struct cache *c;
+    struct cache_obj *o;
+    int h;
+
+    fake_init(&f, 13);
+    f.ttfb_us = ttfb_us;
+    c = open_cache();
+    o = open_obj(c, &f);
+    for (uint64_t i = 0; i < 12; i++) {
+        assert_true(read_ok(o, f.seed, i * BS, BS));
+        settle(c);
+    }
+    h = highest_fetched(&f);
+    cache_obj_release(o);
+    cache_close(c);
+    fake_destroy(&f);
+    return h;
+}
+
+/* A reader that has gone a window in order gets twice the window only
+ * when the source's first byte takes a round trip (CACHE_DEEP_RTT_US):
+ * the reader at block 11 has blocks up to 11 + RA (+ the rest of the
+ * last run) fetched from a source close by, up to 11 + 2 RA from one
+ * 5 ms away. */
+static void test_window_follows_rtt(void **state)
+{
+    int near = reach(0), far = reach(CACHE_DEEP_RTT_US + 2000);
+
+    (void)state;
+    assert_true(near >= 11 + RA);
+    assert_true(near <= 11 + RA + RUN - 1);
+    assert_true(far >= 11 + 2 * RA);
+}
+
 /* The run of blocks 1-4 fails in block 3: blocks 1 and 2 are stored, 3
  * and 4 missing again; a re-read fetches only those, bytes right. */
 static void test_run_fails_midway(void **state)
@@ -442,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_waiters_inside_run),
         cmocka_unit_test(test_waiters_of_failed_run),
         cmocka_unit_test(test_run_stale),
+        cmocka_unit_test(test_window_follows_rtt),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
