@@ -1,7 +1,11 @@
 /* testdata.c - deterministic test bytes (see testdata.h). */
 #include "testdata.h"
+#include "cache_int.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* splitmix64 finaliser */
 static uint64_t mix(uint64_t x)
@@ -60,4 +64,30 @@ ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off)
     (void)off;
     errno = ENOSPC;
     return -1;
+}
+
+char test_tmpdir[64];
+
+int test_tmpdir_setup(void **state)
+{
+    (void)state;
+    strcpy(test_tmpdir, "/tmp/recfs-test-XXXXXX");
+    return mkdtemp(test_tmpdir) ? 0 : -1;
+}
+
+int test_tmpdir_teardown(void **state)
+{
+    (void)state;
+    cache_rm_tree(test_tmpdir);
+    return 0;
+}
+
+struct cache *test_cache_open(const struct cache_config *cfg)
+{
+    char err[256];
+    struct cache *c = cache_open(cfg, err, sizeof err);
+
+    if (!c)
+        fprintf(stderr, "cache_open: %s\n", err);
+    return c;
 }

@@ -29,4 +29,18 @@ void test_count_blocks(int *counts, size_t n, uint32_t bs, uint64_t off,
  * fails with ENOSPC. */
 ssize_t test_pwrite_enospc(int fd, const void *buf, size_t n, off_t off);
 
+/* cmocka setup/teardown (per test or per group) for the cache tests: a
+ * fresh scratch directory test_tmpdir (/tmp/recfs-test-XXXXXX), removed
+ * with everything in it. */
+extern char test_tmpdir[64];
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
+/* cache_open(cfg), its message on stderr when it fails (NULL). */
+struct cache;
+struct cache_config;
+struct cache *test_cache_open(const struct cache_config *cfg);
+/* A cmocka test with its own scratch directory. */
+#define TEST_WITH_TMPDIR(f) \
+    cmocka_unit_test_setup_teardown(f, test_tmpdir_setup, test_tmpdir_teardown)
+
 #endif

@@ -49,35 +49,16 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
 
 static void fake_free(void *arg) { ((struct fake *)arg)->freed++; }
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/recfs-cache-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cache_rm_tree(tmpdir);
-    return 0;
-}
-
 static struct cache *open_cache(uint64_t max_bytes, int ra)
 {
-    struct cache_config cfg = {.dir = tmpdir,
+    struct cache_config cfg = {.dir = test_tmpdir,
                                .max_bytes = max_bytes,
                                .min_free_bytes = 1,
                                .block_size = BS,
                                .readahead_blocks = ra,
                                .workers = 2};
-    char err[256];
-    struct cache *c = cache_open(&cfg, err, sizeof err);
+    struct cache *c = test_cache_open(&cfg);
 
-    if (!c)
-        fprintf(stderr, "cache_open: %s\n", err);
     assert_non_null(c);
     return c;
 }
@@ -292,7 +273,7 @@ static void flip_byte(const char *key, uint64_t off)
     int fd;
 
     cache_hash_hex(key, hash);
-    snprintf(path, sizeof path, "%s/v1/objects/%s/data", tmpdir, hash);
+    snprintf(path, sizeof path, "%s/v1/objects/%s/data", test_tmpdir, hash);
     fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(pread(fd, &ch, 1, (off_t)off), 1);
@@ -455,7 +436,7 @@ static void test_enospc_tmpfs(void **state)
     struct cache_obj *o;
     int e;
 
-    snprintf(dir, sizeof dir, "%s/tmpfs", tmpdir);
+    snprintf(dir, sizeof dir, "%s/tmpfs", test_tmpdir);
     mkdir(dir, 0700);
     if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
         skip();
@@ -475,7 +456,7 @@ static void test_enospc_tmpfs(void **state)
 
 static void test_flock(void **state)
 {
-    struct cache_config cfg = {.dir = tmpdir};
+    struct cache_config cfg = {.dir = test_tmpdir};
     struct cache *c = open_cache(0, -1);
     char err[256];
     char want[300];
@@ -483,15 +464,16 @@ static void test_flock(void **state)
 
     assert_null(cache_open(&cfg, err, sizeof err));
     snprintf(want, sizeof want,
-             "cache directory %s is in use by another recfs mount", tmpdir);
+             "cache directory %s is in use by another recfs mount",
+             test_tmpdir);
     assert_string_equal(err, want);
     cache_close(c);
     c = cache_open(&cfg, err, sizeof err);
     assert_non_null(c);
     cache_close(c);
-    snprintf(want, sizeof want, "%s/CACHEDIR.TAG", tmpdir);
+    snprintf(want, sizeof want, "%s/CACHEDIR.TAG", test_tmpdir);
     assert_int_equal(stat(want, &st), 0);
-    snprintf(want, sizeof want, "%s/v1/objects", tmpdir);
+    snprintf(want, sizeof want, "%s/v1/objects", test_tmpdir);
     assert_int_equal(stat(want, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
     (void)state;
@@ -544,7 +526,7 @@ static void test_clear(void **state)
     struct fake f = {.seed = 14, .size = BS};
     struct cache *c = open_cache(0, -1);
     struct cache_obj *o = open_obj(c, "k/clr", "1", &f);
-    struct cache_config cfg = {.dir = tmpdir, .clear = 1};
+    struct cache_config cfg = {.dir = test_tmpdir, .clear = 1};
     char err[256], *ver, *data;
     uint64_t size;
     size_t len;
@@ -564,23 +546,20 @@ static void test_clear(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_block_math, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persist_and_lookup, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_version_change, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_estale, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lru_and_cap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pinned_not_evicted, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mem_ref_stable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checksum_corruption, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_enospc_hook, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enospc_tmpfs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+        TEST_WITH_TMPDIR(test_block_math),
+        TEST_WITH_TMPDIR(test_persist_and_lookup),
+        TEST_WITH_TMPDIR(test_version_change),
+        TEST_WITH_TMPDIR(test_estale),
+        TEST_WITH_TMPDIR(test_lru_and_cap),
+        TEST_WITH_TMPDIR(test_pinned_not_evicted),
+        TEST_WITH_TMPDIR(test_mem_ref_stable),
+        TEST_WITH_TMPDIR(test_check_once),
+        TEST_WITH_TMPDIR(test_checksum_corruption),
+        TEST_WITH_TMPDIR(test_enospc_hook),
+        TEST_WITH_TMPDIR(test_enospc_tmpfs),
+        TEST_WITH_TMPDIR(test_flock),
+        TEST_WITH_TMPDIR(test_docs),
+        TEST_WITH_TMPDIR(test_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,22 +42,6 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
     return test_stream(f->seed, f->size, off, len, sink, sink_arg);
 }
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/recfs-cachec-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cache_rm_tree(tmpdir);
-    return 0;
-}
-
 struct reader {
     struct cache *cache;
     struct cache_obj *obj;
@@ -128,7 +112,7 @@ static void *reader_main(void *arg)
 
 static void run_readers(uint64_t max_bytes, int delay_us, int use_fd)
 {
-    struct cache_config cfg = {.dir = tmpdir,
+    struct cache_config cfg = {.dir = test_tmpdir,
                                .max_bytes = max_bytes,
                                .min_free_bytes = 1,
                                .block_size = BS,
@@ -187,9 +171,9 @@ static void test_evicting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_once_each, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_once_each_fd, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_evicting, setup, teardown),
+        TEST_WITH_TMPDIR(test_once_each),
+        TEST_WITH_TMPDIR(test_once_each_fd),
+        TEST_WITH_TMPDIR(test_evicting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

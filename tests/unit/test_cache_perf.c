@@ -38,25 +38,9 @@ static int fake_fetch(void *arg, uint64_t off, size_t len, cache_sink_fn sink,
     return test_stream(f->seed, f->size, off, len, sink, sink_arg);
 }
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/recfs-cperf-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cache_rm_tree(tmpdir);
-    return 0;
-}
-
 static struct cache *open_cache(int ra)
 {
-    struct cache_config cfg = {.dir = tmpdir, .min_free_bytes = 1,
+    struct cache_config cfg = {.dir = test_tmpdir, .min_free_bytes = 1,
                                .block_size = BS, .readahead_blocks = ra,
                                .workers = 2};
     char err[256];
@@ -181,8 +165,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c),
-        cmocka_unit_test_setup_teardown(test_memory_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_ahead, setup, teardown),
+        TEST_WITH_TMPDIR(test_memory_copy),
+        TEST_WITH_TMPDIR(test_verify_ahead),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,36 +124,17 @@ static int fake_calls(struct fake *f)
     return n;
 }
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/recfs-cruns-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cache_rm_tree(tmpdir);
-    return 0;
-}
-
 static struct cache *open_cache(void)
 {
-    struct cache_config cfg = {.dir = tmpdir,
+    struct cache_config cfg = {.dir = test_tmpdir,
                                .min_free_bytes = 1,
                                .block_size = BS,
                                .readahead_blocks = RA,
                                .run_blocks = RUN,
                                .workers = 4,
                                .clear = 1};
-    char err[256];
-    struct cache *c = cache_open(&cfg, err, sizeof err);
+    struct cache *c = test_cache_open(&cfg);
 
-    if (!c)
-        fprintf(stderr, "cache_open: %s\n", err);
     assert_non_null(c);
     return c;
 }
@@ -500,5 +481,6 @@ int main(void)
         cmocka_unit_test(test_window_follows_rtt),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_tmpdir_setup,
+                                  test_tmpdir_teardown);
 }
