@@ -524,14 +524,16 @@ static struct fill_wait *fill_join(struct fs_ctx *ctx, const char *key,
 static int fill_run(struct fs_ctx *ctx, struct fill_wait *w,
                     const char *path, const struct fs_path *p)
 {
+    struct fill_wait *outer;
     int rc;
 
     pthread_mutex_lock(&ctx->lock);
     fill_start = put_gen + 1; /* stores numbered above put_gen are newer */
     pthread_mutex_unlock(&ctx->lock);
+    outer = cur_fill; /* a fill may run another (a parent's) */
     cur_fill = w;
     rc = fs_fill_dir(ctx, path, p);
-    cur_fill = NULL;
+    cur_fill = outer;
     fill_start = 0;
     if (w) {
         pthread_mutex_lock(&fills_lk);

@@ -457,12 +457,9 @@ static void test_doc_cache(void **st)
     struct cache *cache;
 
     (void)st;
-    cache = emu_test_cache(dir);
-    if (!cache) {
-        api_client_free(c);
+    cache = emu_client_cache(c, dir);
+    if (!cache)
         skip();
-    }
-    api_client_set_cache(c, cache);
     emu_reset(&emu);
     assert_int_equal(api_userrecordings_summary(c, &e, &err), API_OK);
     api_entry_clear(&e);

@@ -491,12 +491,9 @@ static void test_list_cache(void **st)
     (void)st;
     c = api_client_new(&cfg, &err);
     assert_non_null(c);
-    cache = emu_test_cache(dir);
-    if (!cache) {
-        api_client_free(c);
+    cache = emu_client_cache(c, dir);
+    if (!cache)
         skip();
-    }
-    api_client_set_cache(c, cache);
     emu_reset(&emu);
     assert_int_equal(api_userrecordings_list(c, &a, &err), API_OK);
     assert_int_equal(a.n, 250);

@@ -1,5 +1,6 @@
 /* emu.c - run the emulator and use its control endpoint (see emu.h). */
 #include "emu.h"
+#include "api_client.h"
 #include "cache.h"
 
 #include <curl/curl.h>
@@ -410,18 +411,19 @@ int test_sha256_file(const char *path, char hex[65])
     return rc;
 }
 
-struct cache *emu_test_cache(char *dir)
+struct cache *emu_client_cache(struct api_client *c, char *dir)
 {
     struct cache_config cc = {.dir = dir};
-    struct cache *cache;
+    struct cache *cache = NULL;
     char eb[256];
 
-    if (!mkdtemp(dir)) {
+    if (!mkdtemp(dir))
         fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
-        return NULL;
-    }
-    cache = cache_open(&cc, eb, sizeof eb);
-    if (!cache)
+    else if (!(cache = cache_open(&cc, eb, sizeof eb)))
         fprintf(stderr, "cache unavailable (%s): skipping\n", eb);
+    if (cache)
+        api_client_set_cache(c, cache);
+    else
+        api_client_free(c);
     return cache;
 }

@@ -63,9 +63,10 @@ long emu_api(struct emu *e, const char *method, const char *path,
 int test_sha256_file(const char *path, char hex[65]);
 
 /* A disk cache in a new directory made from the mkdtemp template dir
- * (filled in), or NULL (with a message) when it cannot be had: the
- * caller skips. */
+ * (filled in), set as client c's document cache; or NULL (with a
+ * message, c freed) when it cannot be had: the caller skips. */
 struct cache;
-struct cache *emu_test_cache(char *dir);
+struct api_client;
+struct cache *emu_client_cache(struct api_client *c, char *dir);
 
 #endif
