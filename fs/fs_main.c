@@ -207,6 +207,10 @@ static int parse_args(struct fuse_args *args, struct fs_opts *o,
         snprintf(err, n, "no mountpoint given (see recfs --help)");
         return -1;
     }
+    /* -d promises a request trace: libfuse logs it at debug level, which
+     * our log drops unless asked for; an explicit log_level still wins */
+    if (cmd->debug && !o->log_level)
+        log_set_level(LOG_LEVEL_DEBUG);
     return 0;
 }
 

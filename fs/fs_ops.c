@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -944,6 +945,21 @@ static void widen_readahead(const char *mountpoint)
         close(fd);
 }
 
+/* The exit status of a session loop: libfuse's loops return the number
+ * of the signal that stopped them (SIGINT on Ctrl-C in the foreground,
+ * SIGTERM from kill or systemd). That is a requested stop, as an unmount
+ * is, and not a failure: 0, with a line in the log saying why. */
+static int loop_result(int res)
+{
+    if (res == SIGINT || res == SIGTERM || res == SIGHUP) {
+        log_info("stopped by %s; unmounting", strsignal(res));
+        return 0;
+    }
+    if (res)
+        log_err("the FUSE session ended with an error (%d)", res);
+    return res ? 1 : 0;
+}
+
 int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
                  const struct fs_run_opts *ro, int (*start)(struct fs_ctx *))
 {
@@ -966,7 +982,7 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
         goto out_unmount;
     inval_start(f, ro->mountpoint);
     if (ro->singlethread) {
-        rc = fuse_loop(f) ? 1 : 0;
+        rc = loop_result(fuse_loop(f));
     } else {
         lc = fuse_loop_cfg_create();
         if (lc) {
@@ -975,7 +991,7 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
              * exit, i.e. one thread creation per request under load */
             fuse_loop_cfg_set_idle_threads(lc, ro->max_threads);
             fuse_loop_cfg_set_clone_fd(lc, (unsigned)ro->clone_fd);
-            rc = fuse_loop_mt(f, lc) ? 1 : 0;
+            rc = loop_result(fuse_loop_mt(f, lc));
             fuse_loop_cfg_destroy(lc);
         }
     }

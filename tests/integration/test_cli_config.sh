@@ -92,5 +92,49 @@ env HOME="$T/home" XDG_CONFIG_HOME="$T/cfg" timeout 20 "$BIN" -f \
 grep -q "no \[profile nope\]" "$T/out" || fail "missing profile message: $(cat "$T/out")"
 mountpoint -q "$MNT" && fail "mounted with a missing profile"
 
+# stop_by <signal> <recfs args...>: mount -f in the background, wait for
+# it, send the signal; prints the exit status. A signal (Ctrl-C, kill,
+# systemd's stop, a closed terminal) is a requested stop like an unmount: status 0, the
+# mountpoint released, and the log says why instead of "mount failed".
+stop_by() {
+    local sig=$1 pid rc
+    shift
+    env -u PURECLOUD_CLIENT_ID -u PURECLOUD_SECRET HOME="$T/home" \
+        XDG_CONFIG_HOME="$T/cfg" "$BIN" -f -o "cache_dir=$T/cache" "$@" \
+        "$MNT" >"$T/log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        [ -f "$MNT/.recfs/status.json" ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.2
+    done
+    ls "$MNT/conversations" >/dev/null 2>&1
+    kill -"$sig" $pid
+    if timeout 20 tail --pid=$pid -f /dev/null; then
+        wait $pid
+        rc=$?
+    else
+        kill -KILL $pid
+        wait $pid
+        rc="no exit within 20 s"
+    fi
+    mountpoint -q "$MNT" && { fusermount3 -u "$MNT"; echo "still mounted"; }
+    echo $rc
+}
+# (not INT here: a shell without job control starts background jobs with
+# SIGINT ignored, and libfuse leaves an ignored signal alone)
+for sig in TERM HUP; do
+    got=$(stop_by $sig)
+    [ "$got" = 0 ] || fail "SIG$sig: exit status $got, not 0: $(head -c 300 "$T/log")"
+    grep -q "stopped by" "$T/log" || fail "SIG$sig: the log does not say why it stopped"
+    grep -q "mount failed" "$T/log" && fail "SIG$sig: reported as a failed mount"
+done
+# -d adds the FUSE request trace (foreground, stderr); log_level wins
+got=$(stop_by TERM -d)
+[ "$got" = 0 ] || fail "-d: exit status $got"
+grep -q "opcode: LOOKUP\|opcode: READDIR" "$T/log" || fail "-d: no request trace"
+got=$(stop_by TERM -d -o log_level=warn)
+grep -q "opcode:" "$T/log" && fail "-d with log_level=warn still traces"
+
 [ $FAILED = 0 ] && echo "cli config: ok"
 exit $FAILED
