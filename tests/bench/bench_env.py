@@ -103,6 +103,78 @@ def proc_hwm_kib(pid):
     return 0
 
 
+def large_folio_share(path, limit=64 << 20):
+    """The share (0..1) of the first `limit` bytes of path that the page
+    cache holds in large folios, once they are read: a file system with
+    large folios (ext4 and XFS on recent kernels) keeps a file in folios of
+    up to 2 MiB, one without (tmpfs by default, FUSE on kernels that have
+    not enabled them) in 4 KiB pages, and a read from the page cache costs
+    per folio.
+    From /proc/self/pagemap and /proc/kpageflags (root only); None when
+    those are not readable."""
+    import ctypes
+    import mmap
+    page = os.sysconf("SC_PAGE_SIZE")
+    try:
+        pm = os.open("/proc/self/pagemap", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        kf = os.open("/proc/kpageflags", os.O_RDONLY)
+    except OSError:
+        os.close(pm)
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        n = min(os.fstat(fd).st_size, limit) // page
+        if n == 0:
+            return None
+        # a private mapping is writable (so ctypes can take its address);
+        # reading it maps the page-cache pages themselves, no copy
+        m = mmap.mmap(fd, n * page, flags=mmap.MAP_PRIVATE,
+                      prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        try:
+            for i in range(n):
+                m[i * page]  # fault every page in
+            base = ctypes.addressof(ctypes.c_char.from_buffer(m)) // page
+            large = present = 0
+            for i in range(n):
+                e = int.from_bytes(os.pread(pm, 8, (base + i) * 8), "little")
+                if not e >> 63:  # not present
+                    continue
+                pfn = e & ((1 << 55) - 1)
+                f = int.from_bytes(os.pread(kf, 8, pfn * 8), "little")
+                present += 1
+                if f & (3 << 15):  # KPF_COMPOUND_HEAD or _TAIL
+                    large += 1
+            return large / present if present else None
+        finally:
+            del base  # no exported pointer may outlive the map
+            m.close()
+    except (OSError, ValueError, BufferError):
+        return None
+    finally:
+        os.close(fd)
+        os.close(pm)
+        os.close(kf)
+
+
+def tmpfs_copy(env, path, shm="/dev/shm"):
+    """A copy of path on tmpfs (removed by env.close()), or None when
+    there is no tmpfs at shm or no room on it."""
+    try:
+        if os.statvfs(shm).f_bavail * os.statvfs(shm).f_frsize < \
+                2 * os.path.getsize(path):
+            return None
+        d = tempfile.mkdtemp(prefix="recfs-bench-", dir=shm)
+        env.extra_dirs.append(d)
+        dest = os.path.join(d, os.path.basename(path))
+        shutil.copyfile(path, dest)
+        return dest
+    except OSError:
+        return None
+
+
 def drop_file_cache(path):
     """Evict one file (or every file under a directory) from the page
     cache: fsync, then POSIX_FADV_DONTNEED."""
@@ -177,6 +249,7 @@ class Env:
         self.keep, self.verbose = keep, verbose
         self.procs = []   # (name, Popen)
         self.mounts = []  # Mount
+        self.extra_dirs = []  # removed by close() (a tmpfs copy)
         self._seq = 0
 
     def arm_watchdog(self, seconds):
@@ -267,6 +340,8 @@ class Env:
                 self.stop_proc(p)
             except Exception as e:
                 print(f"bench: stop pid {p.pid}: {e}", flush=True)
+        for d in self.extra_dirs:  # not kept: tmpfs is memory
+            shutil.rmtree(d, ignore_errors=True)
         still = [m.mnt for m in self.mounts if is_mounted(m.mnt)]
         if self.keep or still:
             print(f"bench: kept {self.top}", flush=True)

@@ -17,6 +17,8 @@ LS_RTT_MS = 20  # 6e: every listing page this late (a WAN round trip)
 METRICS = {
     "cold_mbps": ("1. cold sequential read", "MB/s", True, "curl"),
     "hot_mbps": ("2. hot re-read", "MB/s", True, "local cat"),
+    "hot_folio_pct": ("2b. hot re-read: file in large page-cache folios",
+                      "%", True, None),
     "remount_mbps": ("3. re-read after remount (disk cache)", "MB/s", True,
                      "local cat (cold)"),
     "remount_req": ("3b. re-read after remount: requests", "req", False,

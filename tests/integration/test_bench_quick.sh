@@ -29,6 +29,11 @@ m = doc["metrics"]
 need = [("cold_mbps", "curl"), ("cold_mbps", "recfs"), ("hot_mbps", "recfs"),
         ("ttfb_ms", "recfs"), ("small8_s", "recfs"), ("ls_cold_s", "recfs"),
         ("ls_rtt_s", "recfs"), ("ls_rtt_s", "curl pages")]
+import os
+if os.geteuid() == 0:  # the page-cache probe reads /proc/kpageflags
+    need += [("hot_folio_pct", "recfs"), ("hot_folio_pct", "local cat")]
+if os.path.ismount("/dev/shm"):
+    need += [("hot_mbps", "local cat (tmpfs)")]
 miss = [f"{k}/{s}" for k, s in need
         if s not in m.get(k, {}).get("systems", {})]
 if miss:
