@@ -8,6 +8,14 @@
  * on a download. The lock is dropped for the fetch, the checksum, the
  * block pwrite and every verification pread.
  *
+ * A PRESENT block from an earlier session is checked once before it is
+ * served: read with O_DIRECT into a block buffer, checksummed, and kept
+ * in memory like a download (check_direct), so that the reader is served
+ * from that buffer and the cache file does not also sit in the page
+ * cache beside the mount's own copy of the same bytes. Without O_DIRECT
+ * (a filesystem that refuses it), the check reads through the page cache
+ * and the reader is served from the file (verify).
+ *
  * Downloads go by runs (struct cache_run): consecutive blocks claimed
  * together and fetched with one streamed request, each block published,
  * checksummed and stored as soon as its own last byte arrives, so a run
@@ -483,6 +491,48 @@ static void get_mem(struct cache *cache, struct cache_blk *b, int reader,
     ref->fl = b->mem;
 }
 
+/* Check a PRESENT block read with O_DIRECT into a block buffer (no copy
+ * through the page cache), and keep that buffer as the block's copy in
+ * memory: the reader is then served from it as from a download. [L] on
+ * entry and exit; returns 1 (look again). */
+static int check_direct(struct cache *cache, struct cache_blk *b,
+                        uint32_t crc)
+{
+    struct cache_ent *ent = b->ent;
+    uint32_t len = cache_blk_len(ent, b->idx);
+    struct cache_fl *fl = fl_new(cache, len);
+    int ok = 0, dfd = ent->dfd;
+    ssize_t got;
+
+    if (!fl || fl_buf(cache, fl) != 0) {
+        if (fl)
+            cache_fl_put(fl);
+        return -ENOMEM;
+    }
+    b->checking = 1;
+    b->pins++;
+    pthread_mutex_unlock(&cache->lock);
+    got = pread_full(dfd, fl->buf, fl_cap(fl), (off_t)b->idx * ent->bsize);
+    ok = got >= (ssize_t)len && cache_crc32c(0, fl->buf, len) == crc;
+    pthread_mutex_lock(&cache->lock);
+    b->pins--;
+    b->checking = 0;
+    cache->st.checked++;
+    pthread_cond_broadcast(&cache->vcv);
+    fl->done = 1;
+    if (ok && b->state == CACHE_BLK_PRESENT && !b->verified) {
+        b->verified = 1;
+        memset(fl->buf + len, 0, fl_cap(fl) - len);
+        cache_mem_keep(cache, b, fl);
+    } else if (!ok && b->state == CACHE_BLK_PRESENT && !b->verified) {
+        log_info("cache: block %u of %s failed its checksum; refetching",
+                 b->idx, ent->hash);
+        cache_blk_forget(cache, b);
+    }
+    cache_fl_put(fl);
+    return 1;
+}
+
 /* PRESENT block: pin it and check it once per session. [L] on entry and
  * exit. Returns 0 (pinned, ref->fd set), 1 (look again: the checksum
  * failed and the block is now missing, or another thread's check of it
@@ -507,6 +557,10 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
         return CACHE_BLK_DIRECT;
     b->pins++;
     cache_lru_touch(cache, b);
+    if (!b->verified && b->ent->dfd >= 0) {
+        b->pins--;
+        return check_direct(cache, b, crc);
+    }
     if (!b->verified) {
         b->checking = 1;
         pthread_mutex_unlock(&cache->lock);
