@@ -495,7 +495,7 @@ static void get_mem(struct cache *cache, struct cache_blk *b, int reader,
  * through the page cache), and keep that buffer as the block's copy in
  * memory: the reader is then served from it as from a download. [L] on
  * entry and exit; returns 1 (look again). */
-static int check_direct(struct cache *cache, struct cache_blk *b,
+static int check_direct(struct cache *cache, struct cache_blk *b, int fd,
                         uint32_t crc)
 {
     struct cache_ent *ent = b->ent;
@@ -513,6 +513,14 @@ static int check_direct(struct cache *cache, struct cache_blk *b,
     b->pins++;
     pthread_mutex_unlock(&cache->lock);
     got = pread_full(dfd, fl->buf, fl_cap(fl), (off_t)b->idx * ent->bsize);
+    if (got < 0) {
+        /* refused (an alignment this filesystem wants and we do not
+         * meet): the same read through the page cache, not a verdict on
+         * the block */
+        log_debug("cache: O_DIRECT read of %s failed (%s); buffered",
+                  ent->hash, strerror((int)-got));
+        got = pread_full(fd, fl->buf, len, (off_t)b->idx * ent->bsize);
+    }
     ok = got >= (ssize_t)len && cache_crc32c(0, fl->buf, len) == crc;
     pthread_mutex_lock(&cache->lock);
     b->pins--;
@@ -559,7 +567,7 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
     cache_lru_touch(cache, b);
     if (!b->verified && b->ent->dfd >= 0) {
         b->pins--;
-        return check_direct(cache, b, crc);
+        return check_direct(cache, b, fd, crc);
     }
     if (!b->verified) {
         b->checking = 1;

@@ -479,6 +479,41 @@ static void test_recheck_direct(void **state)
     (void)state;
 }
 
+/* An O_DIRECT read the filesystem refuses is not a verdict on the block:
+ * the check reads through the page cache instead, and nothing is
+ * downloaded again. (The O_DIRECT descriptor is replaced by a write-only
+ * one, so that its reads fail.) */
+static void test_recheck_direct_refused(void **state)
+{
+    struct fake f = {.seed = 43, .size = 2 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/refused", "1", &f);
+    char hash[17], path[512];
+    int wfd;
+
+    check_read(o, &f, 0, (size_t)f.size);
+    cache_obj_release(o);
+    cache_close(c);
+    c = open_cache(0, -1);
+    o = open_obj(c, "k/refused", "1", &f);
+    assert_true(cache_ent_fd(c, o->ent) >= 0);
+    if (o->ent->dfd >= 0) {
+        cache_hash_hex("k/refused", hash);
+        snprintf(path, sizeof path, "%s/v1/objects/%s/data", test_tmpdir,
+                 hash);
+        wfd = open(path, O_WRONLY);
+        assert_true(wfd >= 0);
+        assert_true(dup2(wfd, o->ent->dfd) >= 0);
+        close(wfd);
+    }
+    f.calls = 0;
+    check_read(o, &f, 0, (size_t)f.size);
+    assert_int_equal(f.calls, 0);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
 static void test_enospc_hook(void **state)
 {
     struct fake f = {.seed = 12, .size = 3 * BS};
@@ -639,6 +674,7 @@ int main(void)
         TEST_WITH_TMPDIR(test_check_once),
         TEST_WITH_TMPDIR(test_checksum_corruption),
         TEST_WITH_TMPDIR(test_recheck_direct),
+        TEST_WITH_TMPDIR(test_recheck_direct_refused),
         TEST_WITH_TMPDIR(test_enospc_hook),
         TEST_WITH_TMPDIR(test_enospc_tmpfs),
         TEST_WITH_TMPDIR(test_flock),
