@@ -9,12 +9,8 @@
  * block pwrite and every verification pread.
  *
  * A PRESENT block from an earlier session is checked once before it is
- * served: read with O_DIRECT into a block buffer, checksummed, and kept
- * in memory like a download (check_direct), so that the reader is served
- * from that buffer and the cache file does not also sit in the page
- * cache beside the mount's own copy of the same bytes. Without O_DIRECT
- * (a filesystem that refuses it), the check reads through the page cache
- * and the reader is served from the file (verify).
+ * served: read into a block buffer, checksummed, dropped from the page
+ * cache and kept in memory like a download (check_block).
  *
  * Downloads go by runs (struct cache_run): consecutive blocks claimed
  * together and fetched with one streamed request, each block published,
@@ -24,6 +20,7 @@
  * claims longer runs (cache_ra.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -179,36 +176,6 @@ void cache_fl_put(struct cache_fl *fl)
     else if (fl->buf)
         cache_buf_free(fl->buf, fl_cap(fl));
     free(fl);
-}
-
-/* Recompute a claimed block's checksum from the data file. */
-static int verify(struct cache *cache, int fd, const struct cache_ent *ent,
-                  uint32_t idx, uint32_t crc)
-{
-    uint32_t len = cache_blk_len(ent, idx);
-    size_t cap = align_up(cache->bsize);
-    unsigned char *buf = NULL;
-    int ok;
-
-    /* a buffer of the pool: a malloc of 2 MiB in every checking thread
-     * left each thread's arena holding one (70 MiB peak on a re-read) */
-    pthread_mutex_lock(&cache->lock);
-    if (cache->npool > 0)
-        buf = cache->pool[--cache->npool];
-    pthread_mutex_unlock(&cache->lock);
-    if (!buf)
-        buf = cache_buf_alloc(cap);
-    if (!buf)
-        return 0;
-    ok = pread_full(fd, buf, len, (off_t)idx * ent->bsize) == (ssize_t)len &&
-         cache_crc32c(0, buf, len) == crc;
-    pthread_mutex_lock(&cache->lock);
-    if (cache->npool < CACHE_POOL)
-        cache->pool[cache->npool++] = buf;
-    else
-        cache_buf_free(buf, cap);
-    pthread_mutex_unlock(&cache->lock);
-    return ok;
 }
 
 /* Write the block's bytes at off: through dfd (O_DIRECT: no copy into
@@ -491,18 +458,23 @@ static void get_mem(struct cache *cache, struct cache_blk *b, int reader,
     ref->fl = b->mem;
 }
 
-/* Check a PRESENT block read with O_DIRECT into a block buffer (no copy
- * through the page cache), and keep that buffer as the block's copy in
- * memory: the reader is then served from it as from a download. [L] on
- * entry and exit; returns 1 (look again). */
-static int check_direct(struct cache *cache, struct cache_blk *b, int fd,
-                        uint32_t crc)
+/* Check a PRESENT block from an earlier session: read it (through the
+ * page cache, so that the kernel's readahead on the data file keeps the
+ * disk busy ahead of us) into a block buffer, checksum it, drop the
+ * range from the page cache, and keep the buffer as the block's copy in
+ * memory: the reader is served from it as from a download, and the
+ * cache file does not also sit in the page cache beside the mount's own
+ * copy of the same bytes. [L] on entry and exit; returns 1 (look again)
+ * or -ENOMEM. */
+static int check_block(struct cache *cache, struct cache_blk *b, int fd,
+                       uint32_t crc)
 {
     struct cache_ent *ent = b->ent;
     uint32_t len = cache_blk_len(ent, b->idx);
+    off_t off = (off_t)b->idx * ent->bsize;
     struct cache_fl *fl = fl_new(cache, len);
-    int ok = 0, dfd = ent->dfd;
     ssize_t got;
+    int ok;
 
     if (!fl || fl_buf(cache, fl) != 0) {
         if (fl)
@@ -512,30 +484,26 @@ static int check_direct(struct cache *cache, struct cache_blk *b, int fd,
     b->checking = 1;
     b->pins++;
     pthread_mutex_unlock(&cache->lock);
-    got = pread_full(dfd, fl->buf, fl_cap(fl), (off_t)b->idx * ent->bsize);
-    if (got < 0) {
-        /* refused (an alignment this filesystem wants and we do not
-         * meet): the same read through the page cache, not a verdict on
-         * the block */
-        log_debug("cache: O_DIRECT read of %s failed (%s); buffered",
-                  ent->hash, strerror((int)-got));
-        got = pread_full(fd, fl->buf, len, (off_t)b->idx * ent->bsize);
-    }
-    ok = got >= (ssize_t)len && cache_crc32c(0, fl->buf, len) == crc;
+    got = pread_full(fd, fl->buf, len, off);
+    /* (whole pages: a short last block ends inside its last page) */
+    (void)posix_fadvise(fd, off, (off_t)fl_cap(fl), POSIX_FADV_DONTNEED);
+    ok = got == (ssize_t)len && cache_crc32c(0, fl->buf, len) == crc;
     pthread_mutex_lock(&cache->lock);
     b->pins--;
     b->checking = 0;
     cache->st.checked++;
     pthread_cond_broadcast(&cache->vcv);
     fl->done = 1;
-    if (ok && b->state == CACHE_BLK_PRESENT && !b->verified) {
-        b->verified = 1;
-        memset(fl->buf + len, 0, fl_cap(fl) - len);
-        cache_mem_keep(cache, b, fl);
-    } else if (!ok && b->state == CACHE_BLK_PRESENT && !b->verified) {
-        log_info("cache: block %u of %s failed its checksum; refetching",
-                 b->idx, ent->hash);
-        cache_blk_forget(cache, b);
+    if (b->state == CACHE_BLK_PRESENT && !b->verified) {
+        if (ok) {
+            b->verified = 1;
+            cache_mem_keep(cache, b, fl);
+        } else {
+            log_info("cache: block %u of %s failed its checksum; "
+                     "refetching",
+                     b->idx, ent->hash);
+            cache_blk_forget(cache, b);
+        }
     }
     cache_fl_put(fl);
     return 1;
@@ -549,7 +517,7 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
                        struct cache_blk_ref *ref)
 {
     struct cache *cache = obj->cache;
-    int fd, ok;
+    int fd;
     uint32_t crc = b->crc;
 
     if (!b->verified && b->checking) {
@@ -565,29 +533,9 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
         return CACHE_BLK_DIRECT;
     b->pins++;
     cache_lru_touch(cache, b);
-    if (!b->verified && b->ent->dfd >= 0) {
-        b->pins--;
-        return check_direct(cache, b, fd, crc);
-    }
     if (!b->verified) {
-        b->checking = 1;
-        pthread_mutex_unlock(&cache->lock);
-        ok = verify(cache, fd, b->ent, b->idx, crc);
-        pthread_mutex_lock(&cache->lock);
-        b->checking = 0;
-        cache->st.checked++;
-        pthread_cond_broadcast(&cache->vcv);
-        if (!ok) {
-            b->pins--;
-            if (b->state == CACHE_BLK_PRESENT && !b->verified) {
-                log_info("cache: block %u of %s failed its checksum; "
-                         "refetching",
-                         b->idx, b->ent->hash);
-                cache_blk_forget(cache, b);
-            }
-            return 1;
-        }
-        b->verified = 1;
+        b->pins--;
+        return check_block(cache, b, fd, crc);
     }
     if (reader)
         cache->st.hits++;

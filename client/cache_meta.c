@@ -216,7 +216,7 @@ static void open_direct(struct cache *cache, struct cache_ent *ent,
 {
     if (!cache->direct || ent->dfd >= 0)
         return;
-    ent->dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+    ent->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
     if (ent->dfd < 0 && errno == EINVAL) {
         log_debug("cache: %s does not support O_DIRECT; buffered writes",
                   cache->dir);
