@@ -510,9 +510,9 @@ static int check_block(struct cache *cache, struct cache_blk *b, int fd,
 }
 
 /* PRESENT block: pin it and check it once per session. [L] on entry and
- * exit. Returns 0 (pinned, ref->fd set), 1 (look again: the checksum
- * failed and the block is now missing, or another thread's check of it
- * ended) or CACHE_BLK_DIRECT. */
+ * exit. Returns 0 (pinned, ref->fd set), 1 (look again: the block was
+ * checked, by this thread or another, and is now in memory, or missing
+ * after a failed checksum), -ENOMEM or CACHE_BLK_DIRECT. */
 static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
                        struct cache_blk_ref *ref)
 {
@@ -531,12 +531,10 @@ static int get_present(struct cache_obj *obj, struct cache_blk *b, int reader,
     fd = cache_ent_fd(cache, b->ent);
     if (fd < 0)
         return CACHE_BLK_DIRECT;
+    if (!b->verified)
+        return check_block(cache, b, fd, crc);
     b->pins++;
     cache_lru_touch(cache, b);
-    if (!b->verified) {
-        b->pins--;
-        return check_block(cache, b, fd, crc);
-    }
     if (reader)
         cache->st.hits++;
     ref->fd = fd;
