@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 /* Bumped when a write starts and when it succeeds (process-wide:
@@ -25,6 +26,14 @@
  * caller but not stored, so it cannot replace what the write left in
  * the cache (read-your-writes for the next reader). */
 static atomic_ulong write_gen;
+/* Held by a GET for "no write since I started? then store", and by a
+ * write for each bump of write_gen with the cache drops that follow it:
+ * a GET's store can then never land after the drops of a write it did
+ * not see (without it, a GET preempted between its check and its store
+ * put the pre-edit document back for the TTL). */
+static pthread_mutex_t store_lk = PTHREAD_MUTEX_INITIALIZER;
+
+void (*api_before_store_hook)(struct api_client *c, const char *key_path);
 
 static int cache_key(struct api_client *c, const char *path, char *buf,
                      size_t n)
@@ -109,8 +118,14 @@ enum api_rc api_cached_fetch(struct api_client *c, const char *key_path,
     if (rc == API_OK) {
         /* a 200 with a broken body (truncated or malformed by a proxy)
          * must not be served again for the TTL: only JSON is stored */
-        if (atomic_load(&write_gen) == gen && dec_body_valid(*body, *len))
-            cache_store(c, key_path, *body, *len);
+        if (atomic_load(&write_gen) == gen && dec_body_valid(*body, *len)) {
+            if (api_before_store_hook)
+                api_before_store_hook(c, key_path);
+            pthread_mutex_lock(&store_lk);
+            if (atomic_load(&write_gen) == gen)
+                cache_store(c, key_path, *body, *len);
+            pthread_mutex_unlock(&store_lk);
+        }
     } else if (old && !bypass && offline_failure(&local)) {
         char pbuf[256];
         log_warn("%s: API failed (%s), serving the cached copy "
@@ -200,24 +215,30 @@ enum api_rc api_send(struct api_client *c, const char *method,
     /* Before sending: drop what the write may change, so a process
      * killed while the request is in flight (the write may still land)
      * leaves no cached copy that a remount would trust. */
+    pthread_mutex_lock(&store_lk);
     atomic_fetch_add(&write_gen, 1);
     if (c->cache && list_path)
         api_cache_drop_list(c, list_path);
     if (c->cache && doc_path)
         api_cache_drop(c, doc_path, 0);
+    pthread_mutex_unlock(&store_lk);
     rc = api_call_do(c, &call, &resp, err);
-    if (rc == API_OK)
-        atomic_fetch_add(&write_gen, 1);
     if (rc == API_OK && out)
         rc = dec_entry(kind, resp.body ? resp.body : "", resp.len, out, err);
-    if (rc == API_OK && c->cache) {
+    /* After it, whatever the outcome (a failed or timed-out write may
+     * have landed): drop again what a GET that ran meanwhile may have
+     * stored; on success, the answer is the document now. */
+    pthread_mutex_lock(&store_lk);
+    atomic_fetch_add(&write_gen, 1);
+    if (c->cache) {
         if (list_path)
             api_cache_drop_list(c, list_path);
-        if (doc_path && out && strcmp(method, "DELETE") != 0)
+        if (rc == API_OK && doc_path && out && strcmp(method, "DELETE") != 0)
             cache_store(c, doc_path, resp.body, resp.len);
         else if (doc_path)
             api_cache_drop(c, doc_path, 0);
     }
+    pthread_mutex_unlock(&store_lk);
     http_resp_clear(&resp);
     return rc;
 }

@@ -260,4 +260,10 @@ enum api_rc api_create_in(struct api_client *c, enum api_kind kind,
 /* Drop cached documents: the key for path, or all keys starting with it. */
 void api_cache_drop(struct api_client *c, const char *path, int prefix);
 
+/* Test hook (NULL in production): called by a GET that is about to store
+ * its answer in the document cache, after it saw no write since it
+ * started and before it stores; a test makes a write land exactly there. */
+extern void (*api_before_store_hook)(struct api_client *c,
+                                     const char *key_path);
+
 #endif

@@ -24,6 +24,7 @@
 
 #include "api_client.h"
 #include "cache.h"
+#include "client_int.h"
 #include "emu.h"
 
 static struct emu emu;
@@ -447,6 +448,24 @@ static void test_media_changed(void **st)
 
 /* ---- the document cache ---- */
 
+/* For test_doc_cache: the edit that lands between a GET's check and its
+ * store (once). */
+static const char *race_id;
+static int race_writes;
+
+static void write_before_store(struct api_client *c, const char *key_path)
+{
+    struct api_entry e = {0};
+    struct api_error err = {0};
+
+    if (race_writes || !strstr(key_path, race_id))
+        return;
+    race_writes++;
+    assert_int_equal(api_userrecording_put(c, race_id, "{\"name\":\"raced\"}",
+                                           &e, &err), API_OK);
+    api_entry_clear(&e);
+}
+
 static void test_doc_cache(void **st)
 {
     struct api_client *c = client_with(3000, 1);
@@ -491,6 +510,22 @@ static void test_doc_cache(void **st)
     assert_int_equal(api_userrecording_get(c, id, &e, &err), API_OK);
     assert_string_equal(e.name, "cached");
     assert_int_equal(emu_count(&emu, "^GET "), 0);
+    api_entry_clear(&e);
+
+    /* a GET that saw no write when its answer came, and an edit that
+     * lands before the GET stores that answer: the cache keeps the edit
+     * (read-your-writes), not the GET's older document */
+    usleep(2100 * 1000); /* the cached copy expires: the next GET fetches */
+    race_id = id;
+    api_before_store_hook = write_before_store;
+    assert_int_equal(api_userrecording_get(c, id, &e, &err), API_OK);
+    api_before_store_hook = NULL;
+    assert_string_equal(e.name, "cached"); /* the GET's own answer */
+    api_entry_clear(&e);
+    assert_int_equal(race_writes, 1);
+    emu_reset(&emu);
+    assert_int_equal(api_userrecording_get(c, id, &e, &err), API_OK);
+    assert_string_equal(e.name, "raced");
     api_entry_clear(&e);
     api_client_free(c);
     cache_close(cache);
