@@ -952,7 +952,9 @@ static void widen_readahead(const char *mountpoint)
 static int loop_result(int res)
 {
     if (res == SIGINT || res == SIGTERM || res == SIGHUP) {
-        log_info("stopped by %s; unmounting", strsignal(res));
+        log_info("stopped by %s; unmounting",
+                 res == SIGINT ? "SIGINT" : res == SIGTERM ? "SIGTERM"
+                                                           : "SIGHUP");
         return 0;
     }
     if (res)

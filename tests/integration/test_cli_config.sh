@@ -126,7 +126,7 @@ stop_by() {
 for sig in TERM HUP; do
     got=$(stop_by $sig)
     [ "$got" = 0 ] || fail "SIG$sig: exit status $got, not 0: $(head -c 300 "$T/log")"
-    grep -q "stopped by" "$T/log" || fail "SIG$sig: the log does not say why it stopped"
+    grep -q "stopped by SIG$sig" "$T/log" || fail "SIG$sig: the log does not say why it stopped"
     grep -q "mount failed" "$T/log" && fail "SIG$sig: reported as a failed mount"
 done
 # -d adds the FUSE request trace (foreground, stderr); log_level wins
