@@ -305,12 +305,14 @@ static int flush_doc(struct fs_ctx *ctx, struct fs_handle *h)
     int rc;
 
     if (!h->wrote)
-        return 0; /* nothing written (e.g. `> f` before the data) */
+        return h->commit_err; /* nothing new (e.g. `> f` before the data,
+                                 or a second fd's close after a commit) */
     h->wrote = h->truncated = 0;
     if (h->len == h->base_len && !memcmp(h->buf, h->base, h->len))
-        return 0;
+        return h->commit_err = 0;
     h->buf[h->len] = '\0';
     rc = fs_edit_commit(ctx, h->path, h->base, h->buf, h->len);
+    h->commit_err = rc;
     if (fs_doc_copy(ctx, h->path, &data, &len) == 0) {
         set_content(h, data, len);
         dup_base(h);

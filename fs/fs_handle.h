@@ -33,6 +33,12 @@ struct fs_handle {
                            last commit */
     int truncated;      /* O_TRUNC/ftruncate since the last commit */
     int done;           /* NEWDOC: created; later flushes are no-ops */
+    int commit_err;     /* DOC: how the last commit ended (0 or -errno);
+                           a flush with nothing new to commit answers it
+                           again, so that a commit made by another fd's
+                           flush (a forked child closing its copy, a dup)
+                           cannot hide a failure from the writer's own
+                           close() */
     struct fs_mobj *m;  /* MEDIA */
 };
 

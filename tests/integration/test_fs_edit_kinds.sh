@@ -94,6 +94,35 @@ rm -r "$MNT/userrecordings/$UR"
 check "rm -r user recording -> DELETE" [ "$(count '^DELETE /api/v2/userrecordings/')" = 1 ]
 check "user recording gone on the server" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API/api/v2/userrecordings/$UR")" = 404 ]
 
+# --- a commit made by another fd's flush (a forked child closing its copy
+# of the fd after the data is written) that fails must fail the writer's
+# own close() too: the child's close error is lost, the writer's is not
+UR2=$(state '.userrecordings[3]')
+curl -sf -XPOST "$CTL/faults" -H 'Content-Type: application/json' \
+    -d '{"match":"^PUT /api/v2/userrecordings/","count":50,"status":500}' >/dev/null
+out=$(python3 - "$MNT/userrecordings/$UR2/metadata.json" <<'PY'
+import json, os, sys
+p = sys.argv[1]
+doc = json.load(open(p))
+doc["name"] = "forked"
+fd = os.open(p, os.O_WRONLY | os.O_TRUNC)
+os.write(fd, json.dumps(doc).encode())
+pid = os.fork()
+if pid == 0:
+    os.close(fd)  # its flush commits (and fails); nobody sees the error
+    os._exit(0)
+os.waitpid(pid, 0)
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close errno", e.errno)
+PY
+)
+curl -sf -XDELETE "$CTL/faults" >/dev/null
+check "failed commit by a child's flush: the writer's close fails too ($out)" [ "$out" = "close errno 5" ]
+check "the failed edit is not on the server" [ "$(api "/userrecordings/$UR2" | jq -r .name)" != forked ]
+
 # --- nothing of the scratch files reached the server
 check "no scratch names on the server" [ -z "$(api /recording/mediaretentionpolicies?pageSize=100 | jq -r '.entities[].name' | grep -E '\.swp$|~$|^sed|^4913$')" ]
 
