@@ -149,8 +149,7 @@ def large_folio_share(path, limit=64 << 20):
                     large += 1
             return large / present if present else None
         finally:
-            del base  # no exported pointer may outlive the map
-            m.close()
+            m.close()  # (the c_char view was a temporary: no export left)
     except (OSError, ValueError, BufferError):
         return None
     finally:
