@@ -120,8 +120,12 @@ static void test_block_math(void **state)
         assert_int_equal(f.per_block[i], 1);
     assert_int_equal(cache_obj_size(o), f.size);
     cache_obj_release(o);
-    assert_int_equal(f.freed, 1);
+    /* A worker may still hold the object for its last block's store or
+     * commit, so the source is freed at the latest when close joins them
+     * (asserting right after release failed in CI, 1 run in many). */
+    assert_true(f.freed <= 1);
     cache_close(c);
+    assert_int_equal(f.freed, 1);
     (void)state;
 }
 
