@@ -75,6 +75,11 @@ void cache_set_pwrite_hook(struct cache *cache, cache_pwrite_fn fn)
     cache->pwrite_hook = fn;
 }
 
+void cache_set_falloc_hook(struct cache *cache, cache_falloc_fn fn)
+{
+    cache->falloc_hook = fn;
+}
+
 /* Lock <dir>/lock. 0, -EBUSY (in use) or -errno (cannot lock). */
 static int lock_dir(struct cache *cache)
 {
@@ -164,6 +169,7 @@ static void apply_config(struct cache *cache, const struct cache_config *cfg)
     cache->nworkers = cfg->workers > 0 ? cfg->workers : CACHE_DEFAULT_WORKERS;
     cache->min_free = cfg->min_free_bytes;
     cache->direct = 1; /* until the filesystem refuses O_DIRECT */
+    atomic_init(&cache->falloc, 1);
     if (cache->min_free == 0 && statvfs(cache->dir, &vfs) == 0)
         cache->min_free = (uint64_t)vfs.f_blocks * vfs.f_frsize / 20;
     cache->st.max_bytes = cache->max_bytes;

@@ -181,12 +181,36 @@ void cache_fl_put(struct cache_fl *fl)
 /* Write the block's bytes at off: through dfd (O_DIRECT: no copy into
  * the page cache, whose fresh pages cost more than the network) when
  * there is one, else through fd. A direct write the filesystem refuses
- * (EINVAL) falls back to fd. */
+ * (EINVAL) falls back to fd.
+ *
+ * Before a direct write the range is allocated (fallocate): a direct
+ * write into allocated blocks holds the file's lock shared on ext4, so
+ * the writers store blocks side by side, where writes that allocate (or
+ * extend the file) go one at a time, each waiting for its disk write.
+ * Cold read of 256 MiB, 9 interleaved runs: 337 -> 316 ms with two
+ * writers. A filesystem without fallocate just writes; one that is full
+ * says ENOSPC here, as the write would. */
+static int falloc(int fd, off_t off, off_t len)
+{
+    return fallocate(fd, 0, off, len);
+}
+
 static int write_block(struct cache *cache, int fd, int dfd,
                        const struct cache_fl *fl, off_t off)
 {
     int rc = -EINVAL;
 
+    if (dfd >= 0 && atomic_load(&cache->falloc) &&
+        (cache->falloc_hook ? cache->falloc_hook : falloc)(
+            fd, off, (off_t)align_up(fl->len)) != 0) {
+        int e = errno;
+        if (e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG)
+            return -e; /* the write would fail alike */
+        if (e == EOPNOTSUPP || e == ENOSYS || e == EINVAL) {
+            log_debug("cache: %s has no fallocate; plain writes", cache->dir);
+            atomic_store(&cache->falloc, 0);
+        }
+    }
     if (dfd >= 0)
         rc = pwrite_full(cache, dfd, fl->buf, align_up(fl->len), off);
     if (rc == -EINVAL)
@@ -329,7 +353,7 @@ void cache_blk_store(struct cache_obj *obj, uint32_t idx,
 /* Block k of the run has all its bytes: readers waiting for them take
  * them from memory now; the checksum and the disk write follow (the
  * block stays FETCHING, i.e. unclaimed on disk, until both are done):
- * for readahead by the writer thread when it has room, so the download
+ * for readahead by a writer thread when there is room, so the download
  * goes on meanwhile; a reader's own block is stored before its read
  * returns, as it always was. */
 static void block_done(struct cache_run *r, uint32_t k)

@@ -15,6 +15,7 @@
 #define RECFS_CACHE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -36,7 +37,8 @@
  * round trip, and costs where there is none (loopback: ~8 %). */
 #define CACHE_DEEP_RTT_US 3000
 #define CACHE_RUN_MAX 16           /* most blocks in one readahead request */
-#define CACHE_WQ_CAP 4             /* downloaded blocks queued for the writer */
+#define CACHE_WQ_CAP 4             /* downloaded blocks queued for the writers */
+#define CACHE_WRITERS 2            /* threads storing downloaded blocks */
 
 enum cache_blk_state {
     CACHE_BLK_MISSING = 0,
@@ -137,7 +139,7 @@ struct cache_job {
     struct cache_run *run; /* a claimed run to download (owned), or NULL */
 };
 
-/* A downloaded block for the writer thread to checksum and store. */
+/* A downloaded block for a writer thread to checksum and store. */
 struct cache_wjob {
     struct cache_obj *obj; /* a reference */
     uint32_t idx;
@@ -148,6 +150,8 @@ struct cache_wjob {
 /* Test hook: replaces pwrite() for block data (to inject ENOSPC/EIO). */
 typedef ssize_t (*cache_pwrite_fn)(int fd, const void *buf, size_t n,
                                    off_t off);
+/* Test hook in place of fallocate(fd, 0, off, len): 0 or -1 with errno. */
+typedef int (*cache_falloc_fn)(int fd, off_t off, off_t len);
 
 struct cache {
     char *dir;
@@ -162,6 +166,7 @@ struct cache {
     int run_blocks; /* most blocks a readahead request brings */
     int nworkers;
     cache_pwrite_fn pwrite_hook;
+    cache_falloc_fn falloc_hook;
 
     pthread_mutex_t lock;
     struct cache_ent *tab[CACHE_TAB_SIZE]; /* [L] */
@@ -170,6 +175,8 @@ struct cache {
     int warned_disk;       /* [L] disk warning logged once */
 
     int direct;            /* [L] block writes bypass the page cache */
+    atomic_int falloc;     /* allocate before a direct write (until the
+                              filesystem says it cannot) */
     /* Blocks whose bytes stay in memory after their download, oldest
      * first: a sequential reader behind readahead takes them from here,
      * not from the disk (block writes use O_DIRECT and leave nothing in
@@ -191,11 +198,11 @@ struct cache {
                         smoothed over the last requests (0: none yet) */
     pthread_t *workers;
     int nstarted;
-    /* The writer: stores downloaded blocks, so that a run's download goes
+    /* The writers: store downloaded blocks, so that a run's download goes
      * on while its earlier blocks are checksummed and written. */
-    pthread_t writer;
-    int writer_started;
-    pthread_cond_t wcv;                   /* [L] the writer waits here */
+    pthread_t writer[CACHE_WRITERS];
+    int writer_started; /* how many of writer[] run */
+    pthread_cond_t wcv;                   /* [L] the writers wait here */
     struct cache_wjob wq[CACHE_WQ_CAP];   /* [L] ring */
     int wqhead, wqlen;                    /* [L] */
     int wstop;                            /* [L] */
@@ -205,6 +212,8 @@ struct cache {
 
 /* Set the pwrite hook (tests only; NULL restores pwrite). */
 void cache_set_pwrite_hook(struct cache *cache, cache_pwrite_fn fn);
+/* Set the fallocate hook (tests only; NULL restores fallocate). */
+void cache_set_falloc_hook(struct cache *cache, cache_falloc_fn fn);
 
 /* ---- cache_util.c ---- */
 uint32_t cache_crc32c(uint32_t crc, const void *data, size_t len);
@@ -332,9 +341,9 @@ void cache_buf_free(void *p, size_t cap);
 
 /* ---- cache_ra.c (readahead workers) ---- */
 int cache_workers_start(struct cache *cache);
-/* Stops the workers, then the writer once it has stored what it holds. */
+/* Stops the workers, then the writers once they have stored what they hold. */
 void cache_workers_stop(struct cache *cache);
-/* Give block idx's download to the writer (taking over the reference on
+/* Give block idx's download to the writers (taking over the reference on
  * fl): 0, or -EAGAIN when it has no room (store it yourself). [L] */
 int cache_store_schedule(struct cache_obj *obj, uint32_t idx,
                          struct cache_fl *fl, int fetched);

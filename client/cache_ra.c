@@ -2,9 +2,10 @@
  * blocks an earlier mount left, checksums) the blocks after a sequential
  * reader's position. Jobs hold a reference on their
  * object handle; a job of a released handle is dropped undone. And the
- * writer: one thread that checksums and stores downloaded blocks, so a
- * download goes on while its earlier blocks go to disk (a bounded queue:
- * when it is full, the downloader stores the block itself).
+ * writers: CACHE_WRITERS threads that checksum and store downloaded
+ * blocks, so a download goes on while its earlier blocks go to disk (a
+ * bounded queue: when it is full, the downloader stores the block
+ * itself).
  *
  * Missing blocks are downloaded by runs: a missing block of the window
  * and the missing blocks after it, up to run_blocks (so up to
@@ -220,9 +221,11 @@ int cache_workers_start(struct cache *cache)
 {
     if (cache->passthrough)
         return 0;
-    if (pthread_create(&cache->writer, NULL, writer_main, cache) != 0)
-        return -EAGAIN;
-    cache->writer_started = 1;
+    for (int i = 0; i < CACHE_WRITERS; i++) {
+        if (pthread_create(&cache->writer[i], NULL, writer_main, cache) != 0)
+            return -EAGAIN;
+        cache->writer_started++;
+    }
     cache->workers = calloc((size_t)cache->nworkers, sizeof(pthread_t));
     if (!cache->workers)
         return -ENOMEM;
@@ -256,9 +259,9 @@ void cache_workers_stop(struct cache *cache)
         pthread_mutex_lock(&cache->lock);
     }
     cache->wstop = 1;
-    pthread_cond_signal(&cache->wcv);
+    pthread_cond_broadcast(&cache->wcv);
     pthread_mutex_unlock(&cache->lock);
-    if (cache->writer_started)
-        pthread_join(cache->writer, NULL);
+    for (int i = 0; i < cache->writer_started; i++)
+        pthread_join(cache->writer[i], NULL);
     cache->writer_started = 0;
 }

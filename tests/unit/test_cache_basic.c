@@ -518,6 +518,69 @@ static void test_enospc_hook(void **state)
     (void)state;
 }
 
+/* fallocate before each direct block write: its ENOSPC fails the store
+ * as the write would (and it is asked again next time); a filesystem
+ * without fallocate is asked once, then blocks are written without. */
+static int falloc_calls, falloc_errno;
+
+static int falloc_hook(int fd, off_t off, off_t len)
+{
+    __atomic_add_fetch(&falloc_calls, 1, __ATOMIC_SEQ_CST);
+    if (falloc_errno == 0)
+        return fallocate(fd, 0, off, len);
+    errno = falloc_errno;
+    return -1;
+}
+
+static void test_falloc_hook(void **state)
+{
+    struct fake f = {.seed = 14, .size = 3 * BS};
+    struct cache *c = open_cache(0, -1);
+    struct cache_obj *o = open_obj(c, "k/falloc", "1", &f);
+    struct cache_stats st;
+
+    cache_set_falloc_hook(c, falloc_hook);
+    falloc_calls = 0;
+    falloc_errno = ENOSPC;
+    check_read(o, &f, 0, 3 * BS);
+    if (falloc_calls == 0) { /* no O_DIRECT here: nothing to allocate */
+        cache_obj_release(o);
+        cache_close(c);
+        skip();
+        return;
+    }
+    assert_int_equal(falloc_calls, 3);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.bytes_used, 0);
+    assert_int_equal(cache_obj_cached_bytes(o), 0);
+
+    falloc_errno = EOPNOTSUPP; /* asked once, then plain writes */
+    check_read(o, &f, 0, 3 * BS);
+    assert_int_equal(cache_obj_cached_bytes(o), 3 * BS);
+    assert_int_equal(falloc_calls, 4);
+    assert_int_equal(f.calls, 6);
+    cache_obj_release(o);
+    cache_close(c);
+
+    c = open_cache(0, -1); /* what was written is on disk, checksummed */
+    o = open_obj(c, "k/falloc", "1", &f);
+    check_read(o, &f, 0, 3 * BS);
+    assert_int_equal(f.calls, 6);
+
+    f.seed = 15; /* with fallocate: each block allocated, then written */
+    cache_obj_release(o);
+    o = open_obj(c, "k/falloc2", "1", &f);
+    cache_set_falloc_hook(c, falloc_hook);
+    falloc_calls = 0;
+    falloc_errno = 0;
+    check_read(o, &f, 0, 3 * BS);
+    assert_int_equal(falloc_calls, 3);
+    assert_int_equal(cache_obj_cached_bytes(o), 3 * BS);
+    cache_obj_release(o);
+    cache_close(c);
+    (void)state;
+}
+
 /* A real full filesystem: a 1 MiB tmpfs (skipped if mount is refused). */
 static void test_enospc_tmpfs(void **state)
 {
@@ -654,6 +717,7 @@ int main(void)
         TEST_WITH_TMPDIR(test_checksum_corruption),
         TEST_WITH_TMPDIR(test_recheck_in_memory),
         TEST_WITH_TMPDIR(test_enospc_hook),
+        TEST_WITH_TMPDIR(test_falloc_hook),
         TEST_WITH_TMPDIR(test_enospc_tmpfs),
         TEST_WITH_TMPDIR(test_flock),
         TEST_WITH_TMPDIR(test_docs),
