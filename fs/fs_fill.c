@@ -395,23 +395,36 @@ static int fill_root(struct fs_ctx *ctx)
                  ctx->start_time);
 }
 
+/* Where the pages of a recording-set listing go: the fill that fetches
+ * them. The sink runs on whichever thread completes the pages (the
+ * listing's page threads), not on the fill's own, so it names the fill
+ * instead of asking the thread (a thread-local lookup there published
+ * only the pages that the fill's own thread happened to complete). */
+struct recset_sink {
+    enum fs_type one;
+    struct fill_wait *w;
+};
+
 /* The entries of a page of a recording-set listing, for a readdir that
  * streams them (fs_fill_publish); their attributes are the ones
  * fill_recset gives the nodes. */
 static void recset_page(void *arg, const struct api_entry *v, size_t n)
 {
-    const enum fs_type *one = arg;
-    struct fs_dirent *d = calloc(n + 1, sizeof *d);
+    const struct recset_sink *k = arg;
+    struct fs_dirent *d;
 
+    if (!k->w)
+        return; /* not a streamed fill */
+    d = calloc(n + 1, sizeof *d);
     if (!d)
         return; /* they come with the whole listing */
     for (size_t i = 0; i < n; i++) {
-        struct fs_kid k = fs_dir_kid(v[i].id, *one, v[i].mtime);
+        struct fs_kid kid = fs_dir_kid(v[i].id, k->one, v[i].mtime);
         d[i].name = v[i].id;
-        d[i].has_attr = fs_attr_listed(k.type, k.mode, k.size, k.mtime,
-                                       v[i].kind, &d[i].a);
+        d[i].has_attr = fs_attr_listed(kid.type, kid.mode, kid.size,
+                                       kid.mtime, v[i].kind, &d[i].a);
     }
-    fs_fill_publish(d, n);
+    fs_fill_publish(k->w, d, n);
     free(d);
 }
 
@@ -423,15 +436,16 @@ static int fill_recset_kind(struct fs_ctx *ctx, const char *dir,
     struct api_ref ref = {kind, NULL, NULL, NULL};
     struct api_list l = {0};
     struct api_error err = {0};
-    enum fs_type one = set == FS_T_URECS ? FS_T_UREC : FS_T_ORPHAN;
+    struct recset_sink sink = {
+        set == FS_T_URECS ? FS_T_UREC : FS_T_ORPHAN, fs_fill_current()};
     struct fs_kid summary;
     int rc;
 
     summary = fs_doc_kid(ctx, "summary.json", FS_T_UREC_SUMMARY, NULL);
-    if (api_doc_list_stream(ctx->client, &ref, &l, recset_page, &one,
+    if (api_doc_list_stream(ctx->client, &ref, &l, recset_page, &sink,
                             &err) != API_OK)
         return list_fail(ctx, dir, &err);
-    rc = fill_recset(ctx, dir, &l, one, NULL,
+    rc = fill_recset(ctx, dir, &l, sink.one, NULL,
                      set == FS_T_URECS ? &summary : NULL);
     api_list_clear(&l);
     return rc;

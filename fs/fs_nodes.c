@@ -586,13 +586,19 @@ int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need)
     return 0;
 }
 
-void fs_fill_publish(const struct fs_dirent *v, size_t n)
+struct fill_wait *fs_fill_current(void)
 {
-    struct fill_wait *w = cur_fill;
+    return cur_fill;
+}
 
-    if (!w || !w->streaming || n == 0)
+void fs_fill_publish(struct fill_wait *w, const struct fs_dirent *v,
+                     size_t n)
+{
+    if (!w || n == 0)
         return;
     pthread_mutex_lock(&fills_lk);
+    if (!w->streaming)
+        goto out;
     if (fs_dirents_reserve(&w->sv, &w->scap, w->sn + n)) {
         w->streaming = 0; /* the rest comes with the final listing */
         goto out;

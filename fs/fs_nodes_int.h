@@ -79,9 +79,13 @@ struct fill_wait *fs_fill_stream(struct fs_ctx *ctx, const char *path,
 int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
                  struct fs_dirent **v, size_t *n, int *done);
 void fs_fill_put(struct fill_wait *w);
-/* Called by a fill with the entries of each page in order (copied): the
- * fill this thread runs publishes them if it is streamed. */
-void fs_fill_publish(const struct fs_dirent *v, size_t n);
+/* The fill this thread runs (NULL if none): a fill hands it to the
+ * threads that fetch its pages, for fs_fill_publish. */
+struct fill_wait *fs_fill_current(void);
+/* Called for a fill with the entries of each page in order (copied),
+ * from any thread: w publishes them if it is streamed. */
+void fs_fill_publish(struct fill_wait *w, const struct fs_dirent *v,
+                     size_t n);
 /* Room for need entries in *v (capacity *cap, grown by doubling). */
 int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need);
 

@@ -25,24 +25,27 @@ done > "$T/ids"
 (cat "$T/ids"; echo summary.json) | sort > "$T/want"
 check "the API lists 1000 user recordings" [ "$(sort -u "$T/ids" | wc -l)" = 1000 ]
 
-# scan DIR OUT: names into OUT; prints "<s to first entry> <s to all>
-# <errno of a failed listing or 0>"
+# scan DIR OUT [K]: names into OUT; prints "<s to first entry> <s to all>
+# <errno of a failed listing or 0> <s to the K-th entry>"
 scan() {
-    "$PY" - "$1" "$2" <<'PY'
+    "$PY" - "$1" "$2" "${3:-1}" <<'PY'
 import os, sys, time
 t0 = time.monotonic()
-names, first, err = [], None, 0
+names, first, kth, err = [], None, None, 0
 try:
     for e in os.scandir(sys.argv[1]):
         if first is None:
             first = time.monotonic() - t0
         names.append(e.name)
+        if len(names) == int(sys.argv[3]):
+            kth = time.monotonic() - t0
 except OSError as e:
     err = e.errno
 with open(sys.argv[2], "w") as f:
     f.write("".join(n + "\n" for n in names))
-print("%.3f %.3f %d" % (first if first is not None else -1,
-                        time.monotonic() - t0, err))
+print("%.3f %.3f %d %.3f" % (first if first is not None else -1,
+                             time.monotonic() - t0, err,
+                             kth if kth is not None else -1))
 PY
 }
 late() { # page 1 at once, the next N requests of the listing D ms late
@@ -52,7 +55,7 @@ late() { # page 1 at once, the next N requests of the listing D ms late
 
 reset
 late 9 1500
-read -r first all err < <(scan "$D" "$T/got")
+read -r first all err _ < <(scan "$D" "$T/got")
 check "first entry before the late pages (${first} s)" \
     "$PY" -c "import sys; sys.exit(not 0 <= $first < 1.0)"
 check "the listing ends after them (${all} s)" \
@@ -66,6 +69,22 @@ ls -l "$D" >/dev/null
 n=$(count "$PAGES")
 check "listed again from memory within metadata_ttl ($n page requests)" [ "$n" = 0 ]
 [ "$n" = 0 ] || curl -sf "$CTL/counters" | jq -c '.requests[] | [.path, .query, .t]' | head -5
+
+# every page is shown as soon as it and the pages before it are in, not
+# only page 1: the listing's page threads publish what they complete (a
+# lookup of "the fill this thread runs" there published only the pages
+# the fill's own thread happened to complete). All requests at once but
+# the last of the 10, which is one of pages 8-10 (4 page threads): the
+# first 700 names come before it.
+remount
+reset
+curl -sf -XPOST "$CTL/faults" -d "[{\"match\":\"$PAGES\",\"latency_ms\":1,\"count\":9},
+    {\"match\":\"$PAGES\",\"latency_ms\":1500,\"count\":1}]" >/dev/null
+read -r first all err kth < <(scan "$D" "$T/got" 700)
+check "700 names before the last page ($kth s; all at $all s)" \
+    "$PY" -c "import sys; sys.exit(not (0 <= $kth < 1.0 and $all >= 1.4))"
+check "no error ($err)" [ "$err" = 0 ]
+check "every name exactly once" sh -c "sort '$T/got' | cmp -s - '$T/want'"
 
 # two readers of the cold listing share one fetch
 remount
@@ -85,7 +104,7 @@ reset
 curl -sf -XPOST "$CTL/faults" -d "[{\"match\":\"$PAGES\",\"latency_ms\":1,\"count\":1},
     {\"match\":\"$PAGES\",\"latency_ms\":800,\"count\":3},
     {\"match\":\"$PAGES\",\"status\":403,\"count\":1}]" >/dev/null
-read -r first all err < <(scan "$D" "$T/part")
+read -r first all err _ < <(scan "$D" "$T/part")
 n=$(wc -l < "$T/part")
 check "failed listing: EACCES after the first page's entries ($err, $n names)" \
     sh -c "[ '$err' = 13 ] && [ $n -ge 100 ] && [ $n -lt 1001 ]"
