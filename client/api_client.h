@@ -250,11 +250,14 @@ enum api_rc api_doc_list(struct api_client *c, const struct api_ref *ref,
 /* Called with the entries of each page of a listing being fetched, in
  * page order, as soon as that page and every page before it are in: a
  * directory can be shown while its later pages are still on the way.
- * Calls are serialized but may come from any thread; the entries are
- * borrowed for the call. A listing answered from the cache, or fetched
- * again after a failure, makes no calls: out is the result either way. */
+ * last is 1 on the call with the listing's last page: every entry has
+ * been told then, and the listing will be the entries told (unless
+ * memory runs out in joining them). Calls are serialized but may come
+ * from any thread; the entries are borrowed for the call. A listing
+ * answered from the cache, or fetched again after a failure, makes no
+ * calls: out is the result either way. */
 typedef void (*api_list_sink_fn)(void *arg, const struct api_entry *v,
-                                 size_t n);
+                                 size_t n, int last);
 /* api_doc_list, telling sink (may be NULL) about pages as they arrive. */
 enum api_rc api_doc_list_stream(struct api_client *c,
                                 const struct api_ref *ref,

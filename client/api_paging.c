@@ -33,6 +33,8 @@ struct pager {
                                    order (api_list_sink_fn) */
     unsigned char *decoded;     /* with a sink: page i is decoded */
     size_t emitted;             /* with a sink: pages told, under lock */
+    size_t told;                /* with a sink: entries told (the first
+                                   page's too), under lock */
     atomic_int next;            /* next page to take */
     atomic_size_t bytes;        /* total held */
     atomic_int failed;
@@ -77,7 +79,9 @@ static enum api_rc pager_decode(struct pager *p, size_t i,
 
 /* Decode mode with a sink: page i is decoded; tell the sink about it
  * and every later page already decoded, unless an earlier page is still
- * missing (pages are told in order, one call at a time). */
+ * missing (pages are told in order, one call at a time). The entry cap
+ * holds for what is told: a page that would pass it fails the listing
+ * instead (the sink is never told more than the listing may hold). */
 static void pager_emit(struct pager *p, size_t i)
 {
     size_t n = (size_t)(p->last - p->first) + 1;
@@ -86,8 +90,18 @@ static void pager_emit(struct pager *p, size_t i)
     p->decoded[i] = 1;
     while (p->emitted < n && p->decoded[p->emitted] &&
            !atomic_load(&p->failed)) {
-        const struct api_list *l = &p->lists[p->emitted++];
-        p->sink.fn(p->sink.arg, l->v, l->n);
+        const struct api_list *l = &p->lists[p->emitted];
+        if (p->told + l->n > p->c->cfg.max_entries) {
+            if (p->err.rc == API_OK)
+                api_error_set(&p->err, API_EPROTO, 0,
+                              "listing has more than %zu entries",
+                              p->c->cfg.max_entries);
+            atomic_store(&p->failed, 1);
+            break;
+        }
+        p->told += l->n;
+        p->emitted++;
+        p->sink.fn(p->sink.arg, l->v, l->n, p->emitted == n);
     }
     pthread_mutex_unlock(&p->lock);
 }
@@ -259,7 +273,7 @@ static enum api_rc append_pages(struct api_client *c, enum api_kind kind,
 {
     struct pager p = {.c = c, .fetch = fetch, .arg = arg, .first = first,
                       .last = last, .kind = kind, .keep = keep != NULL,
-                      .sink = sink};
+                      .sink = sink, .told = out->n};
     size_t n;
     enum api_rc rc;
 
@@ -368,7 +382,7 @@ static enum api_rc fetch_listing(struct api_client *c, void *arg,
     if (rc == API_OK)
         rc = pages_total(c, &pg, &pages, err);
     if (rc == API_OK && lf->sink.fn)
-        lf->sink.fn(lf->sink.arg, lf->out->v, lf->out->n);
+        lf->sink.fn(lf->sink.arg, lf->out->v, lf->out->n, pages == 1);
     if (rc == API_OK && pages > 1) {
         char **more = NULL;
         size_t *more_lens = NULL;

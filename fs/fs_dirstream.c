@@ -4,10 +4,13 @@
  * fetched (userrecordings/, orphanrecordings/: 100 pages for 10,000
  * recordings) is served as its pages arrive: the first entries reach
  * the kernel after one page, and `ls`, `find` or `cp -r` work on them
- * while later pages are still on the way. When the fill ends, the rest
- * comes from the listing the table then holds (entries added by the
- * fill after its pages: summary.json, local files), each name once and
- * at a stable index, so offsets stay valid across readdir calls.
+ * while later pages are still on the way. After the last page the
+ * fill publishes what it adds after its pages (summary.json, local
+ * files), and the stream ends there, while the fill still stores and
+ * applies the listing. A fill that could not publish everything ends
+ * the stream when it ends: the rest comes from the listing the table
+ * then holds, each name once and at a stable index, so offsets stay
+ * valid across readdir calls.
  */
 #include "fs_nodes_int.h"
 
@@ -136,7 +139,11 @@ int fs_dirstream_get(struct fs_dirstream *ds, size_t i, int wait,
             return -ENOMEM;
         if (rc)
             return rc;
-        if (done) {
+        if (done == 2) { /* the stream was the whole directory */
+            fs_fill_put(ds->w);
+            ds->w = NULL;
+            ds->final = 1;
+        } else if (done) {
             rc = finish(ds);
             if (rc)
                 return rc;

@@ -408,7 +408,8 @@ struct recset_sink {
 /* The entries of a page of a recording-set listing, for a readdir that
  * streams them (fs_fill_publish); their attributes are the ones
  * fill_recset gives the nodes. */
-static void recset_page(void *arg, const struct api_entry *v, size_t n)
+static void recset_page(void *arg, const struct api_entry *v, size_t n,
+                        int last)
 {
     const struct recset_sink *k = arg;
     struct fs_dirent *d;
@@ -416,8 +417,10 @@ static void recset_page(void *arg, const struct api_entry *v, size_t n)
     if (!k->w)
         return; /* not a streamed fill */
     d = calloc(n + 1, sizeof *d);
-    if (!d)
-        return; /* they come with the whole listing */
+    if (!d) { /* they come with the whole listing */
+        fs_fill_publish(k->w, NULL, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         struct fs_kid kid = fs_dir_kid(v[i].id, k->one, v[i].mtime);
         d[i].name = v[i].id;
@@ -426,6 +429,9 @@ static void recset_page(void *arg, const struct api_entry *v, size_t n)
     }
     fs_fill_publish(k->w, d, n);
     free(d);
+    if (last)
+        fs_fill_publish_end(k->w,
+                            k->one == FS_T_UREC ? "summary.json" : NULL);
 }
 
 static int fill_recset_kind(struct fs_ctx *ctx, const char *dir,

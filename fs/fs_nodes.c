@@ -435,6 +435,7 @@ struct fill_wait {
     pthread_cond_t cv;
     int done, rc, refs;
     int streaming;          /* publishes entries: sv, sn */
+    int complete;           /* sv is the whole directory */
     struct fs_dirent *sv;   /* entries published so far, in order */
     size_t sn, scap;
 };
@@ -599,6 +600,10 @@ void fs_fill_publish(struct fill_wait *w, const struct fs_dirent *v,
     pthread_mutex_lock(&fills_lk);
     if (!w->streaming)
         goto out;
+    if (!v) { /* entries lost: the rest comes with the final listing */
+        w->streaming = 0;
+        goto out;
+    }
     if (fs_dirents_reserve(&w->sv, &w->scap, w->sn + n)) {
         w->streaming = 0; /* the rest comes with the final listing */
         goto out;
@@ -690,7 +695,7 @@ int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
     *v = NULL;
     *n = 0;
     pthread_mutex_lock(&fills_lk);
-    while (wait && !w->done && w->sn <= have)
+    while (wait && !w->done && !w->complete && w->sn <= have)
         pthread_cond_wait(&w->cv, &fills_lk);
     if (w->sn > have) {
         size_t k = w->sn - have;
@@ -707,8 +712,10 @@ int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
         else
             rc = -ENOMEM;
     }
-    *done = w->done && w->sn <= have + *n;
-    if (*done && !rc)
+    *done = (w->done || w->complete) && w->sn <= have + *n;
+    if (*done && w->complete)
+        *done = 2; /* the entries are the listing, whatever came after */
+    else if (*done && !rc)
         rc = w->rc;
     pthread_mutex_unlock(&fills_lk);
     return rc;
@@ -1009,6 +1016,49 @@ static int entry_attr(struct fs_ctx *ctx, const char *dir, const char *name,
         return 1;
     }
     return fs_attr_listed(n->type, n->mode, n->size, n->mtime, n->kind, a);
+}
+
+void fs_fill_publish_end(struct fill_wait *w, const char *extra)
+{
+    struct fs_ctx *ctx;
+    char **names = NULL;
+    struct fs_dirent *d = NULL;
+    size_t nn = 0, nd = 0;
+    time_t now = time(NULL);
+    int rc;
+
+    if (!w)
+        return;
+    ctx = w->ctx;
+    pthread_mutex_lock(&ctx->lock);
+    rc = scratch_names(ctx, w->path, &names, &nn);
+    d = rc ? NULL : calloc(nn + 2, sizeof *d);
+    if (d && extra && !(d[nd].name = strdup(extra)))
+        rc = -ENOMEM;
+    else if (d && extra) {
+        d[nd].has_attr = entry_attr(ctx, w->path, extra, now, &d[nd].a);
+        nd++;
+    }
+    for (size_t i = 0; d && !rc && i < nn; i++) {
+        if (extra && !strcmp(names[i], extra))
+            continue;
+        d[nd].has_attr = entry_attr(ctx, w->path, names[i], now, &d[nd].a);
+        d[nd].name = names[i];
+        names[i] = NULL;
+        nd++;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    fs_names_free(names, nn);
+    if (!d || rc) { /* the rest comes with the final listing */
+        fs_dirents_free(d, nd);
+        return;
+    }
+    fs_fill_publish(w, d, nd);
+    pthread_mutex_lock(&fills_lk);
+    w->complete = w->streaming; /* else entries are missing from sv */
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&fills_lk);
+    fs_dirents_free(d, nd);
 }
 
 static int dir_entries(struct fs_ctx *ctx, const char *path, int fetch,

@@ -73,9 +73,12 @@ struct fill_wait;
 struct fill_wait *fs_fill_stream(struct fs_ctx *ctx, const char *path,
                                  int *rc);
 /* Copies of the entries w published after the first `have` (*v, *n;
- * wait: until there is one or the fill ended). *done when the fill ended
- * and nothing more will come; then the fill's outcome is returned (0, or
- * its -errno), else 0 or -ENOMEM. */
+ * wait: until there is one or the fill ended). *done when nothing more
+ * will come: 1 when the fill ended (then the fill's outcome is returned,
+ * 0 or its -errno, and the table holds the listing), 2 when the stream
+ * is complete (fs_fill_publish_end: the entries published are the whole
+ * directory, returned 0 while the fill may still be applying them);
+ * else 0 or -ENOMEM. */
 int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
                  struct fs_dirent **v, size_t *n, int *done);
 void fs_fill_put(struct fill_wait *w);
@@ -83,9 +86,16 @@ void fs_fill_put(struct fill_wait *w);
  * threads that fetch its pages, for fs_fill_publish. */
 struct fill_wait *fs_fill_current(void);
 /* Called for a fill with the entries of each page in order (copied),
- * from any thread: w publishes them if it is streamed. */
+ * from any thread: w publishes them if it is streamed. v NULL: n
+ * entries could not be handed over; w publishes nothing more and its
+ * stream ends with the fill. */
 void fs_fill_publish(struct fill_wait *w, const struct fs_dirent *v,
                      size_t n);
+/* The last page of w's listing has been published: w's stream ends with
+ * extra (a name the fill adds after its pages, or NULL) and the local
+ * files of the directory, so that its readers are done without waiting
+ * for the fill to store the listing and apply it to the table. */
+void fs_fill_publish_end(struct fill_wait *w, const char *extra);
 /* Room for need entries in *v (capacity *cap, grown by doubling). */
 int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need);
 

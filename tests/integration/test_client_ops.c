@@ -537,6 +537,7 @@ static void test_list_cache(void **st)
  * pages told are the listing returned. */
 struct sink_rec {
     size_t calls, n, sizes[8];
+    int last[8];
     char ids[300][64];
     double first_at;
     struct timespec t0;
@@ -551,14 +552,17 @@ static double since(const struct timespec *t0)
            (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void sink_rec(void *arg, const struct api_entry *v, size_t n)
+static void sink_rec(void *arg, const struct api_entry *v, size_t n,
+                     int last)
 {
     struct sink_rec *r = arg;
 
     if (r->calls == 0)
         r->first_at = since(&r->t0);
-    if (r->calls < 8)
+    if (r->calls < 8) {
         r->sizes[r->calls] = n;
+        r->last[r->calls] = last;
+    }
     r->calls++;
     for (size_t i = 0; i < n && r->n < 300; i++)
         snprintf(r->ids[r->n++], sizeof r->ids[0], "%s", v[i].id);
@@ -588,6 +592,9 @@ static void test_list_stream(void **st)
     assert_int_equal(r->sizes[0], 100);
     assert_int_equal(r->sizes[1], 100);
     assert_int_equal(r->sizes[2], 50);
+    assert_int_equal(r->last[0], 0); /* the last page says so, alone */
+    assert_int_equal(r->last[1], 0);
+    assert_int_equal(r->last[2], 1);
     assert_int_equal(l.n, 250);
     assert_int_equal(r->n, l.n);
     for (size_t i = 0; i < l.n; i++)
@@ -599,6 +606,26 @@ static void test_list_stream(void **st)
     r->calls = 0;
     assert_int_equal(api_userrecordings_list(c, &l, &err), API_OK);
     assert_int_equal(r->calls, 0);
+    api_list_clear(&l);
+    api_client_free(c);
+
+    /* the entry cap holds for what is told: 250 entries against a cap
+     * of 150 fail the listing after page 1, and no call says "last" */
+    {
+        struct api_config cfg = {
+            .api_url = emu.api_url, .login_url = emu.login_url,
+            .client_id = emu.client_id, .client_secret = emu.client_secret,
+            .request_timeout_ms = 20000, .max_entries = 150};
+        c = api_client_new(&cfg, &err);
+        assert_non_null(c);
+    }
+    memset(r, 0, sizeof *r);
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    assert_int_equal(api_doc_list_stream(c, &ref, &l, sink_rec, r, &err),
+                     API_EPROTO);
+    assert_true(r->n <= 150);
+    for (size_t i = 0; i < r->calls && i < 8; i++)
+        assert_int_equal(r->last[i], 0);
     api_list_clear(&l);
     free(r);
     api_client_free(c);
