@@ -808,6 +808,30 @@ static int add_day(struct fs_ctx *ctx, const char *path)
     return rc;
 }
 
+/* userrecordings/summary.json is there whatever the listing says: a
+ * lookup of it while the listing is being fetched does not wait for
+ * that (ls -l asks for it right after the listing's last entries, and
+ * the fill still stores and applies 10,000 of them). Only a name not
+ * yet in the table; the fill applies it again, keeping a document
+ * fetched meanwhile (doc_kept). 1 if added. */
+static int add_summary(struct fs_ctx *ctx, const char *path)
+{
+    struct fs_node *n;
+    int added = 0;
+
+    pthread_mutex_lock(&ctx->lock);
+    n = fs_tab_find(ctx, path) ? NULL : fs_tab_get(ctx, path);
+    if (n) {
+        n->type = FS_T_UREC_SUMMARY;
+        n->mode = fs_file_mode(ctx, FS_T_UREC_SUMMARY);
+        n->size = -1;
+        n->expires = fs_ttl_end(ctx);
+        added = 1;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return added;
+}
+
 /* Make sure path exists (fresh); copy attributes to out (may be NULL). */
 static int ensure(struct fs_ctx *ctx, const char *path, struct fs_attr *out)
 {
@@ -824,6 +848,8 @@ static int ensure(struct fs_ctx *ctx, const char *path, struct fs_attr *out)
         rc = fill_once(ctx, path, &p);
     else if (p.type == FS_T_DAY)
         rc = add_day(ctx, path);
+    else if (p.type == FS_T_UREC_SUMMARY && add_summary(ctx, path))
+        rc = 0;
     else if (!fs_path_parent(path, parent, sizeof parent))
         rc = ensure_listing(ctx, parent);
     if (rc)

@@ -3,6 +3,7 @@
  * -errno. The only file that includes <fuse.h>. */
 #include "fs_ops.h"
 #include "fs_handle.h"
+#include "fs_kio.h"
 #include "fs_read.h"
 #include "log.h"
 
@@ -689,8 +690,10 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     /* lookups and listings of one directory run in parallel (8 readers
      * of different recordings); one fill serves them all (fs_nodes.c) */
-    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+        fs_kio_want_parallel_dirops(); /* libfuse 3.14 drops it: fs_kio.c */
+    }
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->max_readahead = 1 << 20;
@@ -977,6 +980,9 @@ int fs_mount_run(struct fs_ctx *ctx, struct fuse_args *args,
         fprintf(stderr, "recfs: cannot mount on %s\n", ro->mountpoint);
         goto out_destroy;
     }
+    if (fs_kio_install(fuse_get_session(f)))
+        log_warn("cannot route the FUSE session's I/O; the kernel will run "
+                 "one lookup or listing at a time per directory");
     widen_readahead(ro->mountpoint);
     if (fuse_daemonize(ro->foreground) || start(ctx))
         goto out_unmount;

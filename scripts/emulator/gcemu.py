@@ -722,10 +722,12 @@ class Emulator:
         return rem <= 0, max(0.0, rem)
 
     # -- dispatch ------------------------------------------------------------
-    def take_fault(self, line):
+    def take_fault(self, line, query=""):
         with self.lock:
             for f in self.faults:
                 if f["count"] == 0:
+                    continue
+                if f.get("qrx") is not None and not f["qrx"].search(query):
                     continue
                 if f["rx"].search(line):
                     if f["count"] > 0:
@@ -758,7 +760,7 @@ class Emulator:
             self.counts[keyname] += 1
             self.total += 1
         # the alternate host is never faulted, so a redirect cannot loop
-        fault = self.take_fault("%s %s" % (method, path)) if role != "alt" else None
+        fault = self.take_fault("%s %s" % (method, path), query) if role != "alt" else None
         if fault and fault.get("latency_ms"):
             time.sleep(fault["latency_ms"] / 1000.0)
         resp = self.fault_resp(fault, h, method, path) if fault else None
@@ -1906,8 +1908,11 @@ class Emulator:
                 for f in items:
                     if not isinstance(f, dict) or not isinstance(f.get("match"), str):
                         return json_resp(400, {"error": "fault needs a 'match' regex"})
+                    if f.get("query") is not None and not isinstance(f.get("query"), str):
+                        return json_resp(400, {"error": "a fault's 'query' is a regex string"})
                     try:
                         rx = re.compile(f["match"])
+                        qrx = re.compile(f["query"]) if f.get("query") is not None else None
                     except re.error as e:
                         return json_resp(400, {"error": "bad regex: %s" % e})
                     if f.get("hostile") is not None:
@@ -1917,6 +1922,7 @@ class Emulator:
                     self.fault_seq += 1
                     f = dict(f)
                     f["rx"] = rx
+                    f["qrx"] = qrx
                     f["count"] = int(f.get("count", 1))
                     f["id"] = "f%d" % self.fault_seq
                     self.faults.append(f)
@@ -1927,7 +1933,8 @@ class Emulator:
                     out["alt_url"] = self.alt_server()
                 return json_resp(200, out)
             if sub == "/faults" and method == "GET":
-                return json_resp(200, [{k: v for k, v in f.items() if k != "rx"} for f in self.faults])
+                return json_resp(200, [{k: v for k, v in f.items() if k not in ("rx", "qrx")}
+                                       for f in self.faults])
             if sub == "/faults" and method == "DELETE":
                 self.faults = []
                 return json_resp(200, {"ok": True})
