@@ -80,6 +80,18 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(e.get("userrecordings/summary")[0], 502)
         self.assertEqual(e.get("userrecordings/summary")[0], 200)
 
+    def test_query_narrows(self):
+        e = self.emu
+        self.fault(match=r"^GET /api/v2/userrecordings$", query=r"pageNumber=2(&|$)", status=503)
+        self.assertEqual(e.get("userrecordings?pageSize=2&pageNumber=1")[0], 200)
+        self.assertEqual(e.get("userrecordings?pageSize=2&pageNumber=3")[0], 200)
+        self.assertEqual(e.get("userrecordings?pageNumber=2&pageSize=2")[0], 503)
+        self.assertEqual(e.get("userrecordings?pageSize=2&pageNumber=2")[0], 200)  # count 1: used
+        st, js = e.control("POST", "faults", {"match": "summary", "query": 3})
+        self.assertEqual(st, 400, js)
+        st, js = e.control("POST", "faults", {"match": "summary", "query": "("})
+        self.assertEqual(st, 400, js)
+
     def test_latency(self):
         self.fault(match="summary", latency_ms=300)
         t = time.time()
