@@ -809,27 +809,35 @@ static int add_day(struct fs_ctx *ctx, const char *path)
 }
 
 /* userrecordings/summary.json is there whatever the listing says: a
- * lookup of it while the listing is being fetched does not wait for
- * that (ls -l asks for it right after the listing's last entries, and
- * the fill still stores and applies 10,000 of them). Only a name not
- * yet in the table; the fill applies it again, keeping a document
- * fetched meanwhile (doc_kept). 1 if added. */
+ * lookup of it does not fetch the listing (100 pages for 10,000
+ * recordings), nor wait for one being fetched (ls -l asks for it right
+ * after the listing's last entries, and the fill still stores and
+ * applies them). A new or expired node is made fresh with its document
+ * to be fetched again (as a listing applies it: apply_kid); the fill
+ * applies it again, keeping a document fetched meanwhile (doc_kept).
+ * 1 if done. */
 static int add_summary(struct fs_ctx *ctx, const char *path)
 {
     struct fs_node *n;
-    int added = 0;
+    int done = 0;
 
     pthread_mutex_lock(&ctx->lock);
-    n = fs_tab_find(ctx, path) ? NULL : fs_tab_get(ctx, path);
-    if (n) {
+    n = fs_tab_get(ctx, path);
+    if (n && !n->scratch && (!n->mode || n->type == FS_T_UREC_SUMMARY)) {
         n->type = FS_T_UREC_SUMMARY;
         n->mode = fs_file_mode(ctx, FS_T_UREC_SUMMARY);
         n->size = -1;
         n->expires = fs_ttl_end(ctx);
-        added = 1;
+        free(n->json);
+        n->json = NULL;
+        n->json_len = 0;
+        free(n->raw);
+        n->raw = NULL;
+        n->raw_len = 0;
+        done = 1;
     }
     pthread_mutex_unlock(&ctx->lock);
-    return added;
+    return done;
 }
 
 /* Make sure path exists (fresh); copy attributes to out (may be NULL). */

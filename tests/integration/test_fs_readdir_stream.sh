@@ -95,6 +95,17 @@ want=$(api /userrecordings/summary | jq . | wc -c)
 pages=$(count "$PAGES")
 check "stat of summary.json: its size ($n bytes), no listing page fetched ($pages)" \
     sh -c "[ '$n' = '$want' ] && [ '$pages' = 0 ]"
+stop_mount
+rm -rf "$T/cache"
+start_mount -o metadata_ttl=1
+reset
+stat "$D/summary.json" >/dev/null
+sleep 2.2
+n=$(stat -c %s "$D/summary.json")
+s=$(count '^GET /api/v2/userrecordings/summary$')
+pages=$(count "$PAGES")
+check "expired: summary.json fetched again ($s), still no page ($pages)" \
+    sh -c "[ '$n' = '$want' ] && [ '$s' = 2 ] && [ '$pages' = 0 ]"
 remount
 reset
 late 9 1500
