@@ -589,7 +589,15 @@ int fs_dirents_reserve(struct fs_dirent **v, size_t *cap, size_t need)
 
 struct fill_wait *fs_fill_current(void)
 {
-    return cur_fill;
+    struct fill_wait *w = cur_fill;
+
+    if (w) {
+        pthread_mutex_lock(&fills_lk);
+        if (!w->streaming)
+            w = NULL;
+        pthread_mutex_unlock(&fills_lk);
+    }
+    return w;
 }
 
 void fs_fill_publish(struct fill_wait *w, const struct fs_dirent *v,

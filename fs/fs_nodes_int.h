@@ -82,8 +82,9 @@ struct fill_wait *fs_fill_stream(struct fs_ctx *ctx, const char *path,
 int fs_fill_pull(struct fill_wait *w, size_t have, int wait,
                  struct fs_dirent **v, size_t *n, int *done);
 void fs_fill_put(struct fill_wait *w);
-/* The fill this thread runs (NULL if none): a fill hands it to the
- * threads that fetch its pages, for fs_fill_publish. */
+/* The streamed fill this thread runs (NULL if none, or if its readers
+ * wait for the whole listing): a fill hands it to the threads that
+ * fetch its pages, for fs_fill_publish. */
 struct fill_wait *fs_fill_current(void);
 /* Called for a fill with the entries of each page in order (copied),
  * from any thread: w publishes them if it is streamed. v NULL: n
