@@ -213,6 +213,17 @@ static int has_kid(struct fs_ctx *ctx, const char *path)
            fs_tab_find(ctx, kid);
 }
 
+/* Lock held. n's document is fetched again when needed (lazy). */
+static void drop_doc(struct fs_node *n)
+{
+    free(n->json);
+    n->json = NULL;
+    n->json_len = 0;
+    free(n->raw);
+    n->raw = NULL;
+    n->raw_len = 0;
+}
+
 /* Lock held. Apply one child spec under dir. */
 static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k,
                      time_t exp, unsigned gen)
@@ -236,12 +247,8 @@ static int apply_kid(struct fs_ctx *ctx, const char *dir, const struct fs_kid *k
     if (k->size >= 0 || !fs_type_is_media(k->type))
         n->size = k->size;
     rc = fs_dup_into(&n->link, k->link);
-    if (!k->e && fs_type_is_doc(k->type) && !doc_kept(n, path)) {
-        free(n->json); /* lazy document: fetched again when needed */
-        n->json = NULL;
-        free(n->raw);
-        n->raw = NULL;
-    }
+    if (!k->e && fs_type_is_doc(k->type) && !doc_kept(n, path))
+        drop_doc(n);
     if (!rc && k->e) {
         n->kind = k->e->kind;
         rc = fs_dup_into(&n->id, k->e->id);
@@ -836,12 +843,7 @@ static int add_summary(struct fs_ctx *ctx, const char *path)
         n->mode = fs_file_mode(ctx, FS_T_UREC_SUMMARY);
         n->size = -1;
         n->expires = fs_ttl_end(ctx);
-        free(n->json);
-        n->json = NULL;
-        n->json_len = 0;
-        free(n->raw);
-        n->raw = NULL;
-        n->raw_len = 0;
+        drop_doc(n);
         done = 1;
     }
     pthread_mutex_unlock(&ctx->lock);
