@@ -62,7 +62,7 @@ def with_cacert(emu, a, env, problems):
     st = m.status()
     rc = m.unmount()
     if rc != 0:
-        problems.append(f"cacert: unmount exit status {rc}")
+        problems.append(f"cacert: unmount exit status {rc}" + sl.tail(m.log))
     return {"conversations": n, "media_bytes": got[1],
             "api_url": st.get("api_url")}
 
@@ -77,7 +77,7 @@ def with_insecure(emu, a, env, problems):
         problems.append("insecure: media bytes differ")
     rc = m.unmount()
     if rc != 0:
-        problems.append(f"insecure: unmount exit status {rc}")
+        problems.append(f"insecure: unmount exit status {rc}" + sl.tail(m.log))
     with open(m.log, errors="replace") as f:
         warn = [ln.strip() for ln in f if INSECURE_MSG.search(ln)]
     if not warn:
